@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Incoming datagrams: handshake messages (behind MAC1, cookies and the rate
+ * limiter when under load), cookie replies and data messages. */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <string.h>
+
+#include "device_internal.h"
+#include "noise.h"
+#include "ratelimiter.h"
+
+/* Counts this handshake message and tells whether the device is under load:
+ * above the threshold of messages per second, and for a second after. */
+bool device_under_load(altuntun_device *dev, uint64_t now_ns)
+{
+	uint64_t elapsed = now_ns - dev->load_window_start_ns;
+	uint64_t estimate;
+
+	if (elapsed >= NS_PER_SEC) {
+		dev->load_count_previous = elapsed < 2 * NS_PER_SEC ? dev->load_count_current : 0;
+		dev->load_count_current = 0;
+		dev->load_window_start_ns = now_ns;
+		elapsed = 0;
+	}
+	dev->load_count_current++;
+	/* The previous second weighs as much as it still overlaps the last one. */
+	estimate = dev->load_count_current +
+		   dev->load_count_previous * (NS_PER_SEC - elapsed) / NS_PER_SEC;
+	if (dev->load_threshold == 0 || estimate > dev->load_threshold) {
+		dev->last_under_load_ns = now_ns;
+		dev->was_under_load = true;
+		return true;
+	}
+	return dev->was_under_load && now_ns - dev->last_under_load_ns < UNDER_LOAD_AFTER_TIME;
+}
+
+static void update_endpoint(struct altuntun_peer *peer, const struct altuntun_endpoint *from)
+{
+	peer->endpoint = *from;
+	peer->has_endpoint = true;
+}
+
+static void send_response(altuntun_device *dev, struct altuntun_peer *peer, struct altuntun_now now)
+{
+	struct message_response msg;
+	struct keypair *kp;
+
+	if (noise_create_response(dev, peer, &msg) != ALTUNTUN_OK)
+		return;
+	cookie_maker_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now.mono_ns);
+	kp = noise_begin_session(dev, peer, now.mono_ns);
+	if (!kp)
+		goto out;
+	timers_session_derived(dev, peer, now);
+	timers_any_authenticated_packet_traversal(dev, peer, now);
+	timers_any_authenticated_packet_sent(peer);
+	peer->timers.has_sent_handshake = true;
+	peer->timers.last_sent_handshake_ns = now.mono_ns;
+	peer_transmit(dev, peer, (const uint8_t *)&msg, sizeof(msg));
+out:
+	crypto_wipe(&msg, sizeof(msg));
+}
+
+static int receive_initiation(altuntun_device *dev, struct altuntun_now now,
+			      const struct altuntun_endpoint *from, const uint8_t *buf, size_t len,
+			      struct altuntun_out *out)
+{
+	struct altuntun_peer *peer;
+	int err;
+
+	peer = noise_consume_initiation(dev, (const struct message_initiation *)buf, now.mono_ns,
+					&err);
+	if (!peer)
+		return err;
+	out->peer = peer;
+	peer->stats.rx_bytes += len;
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(dev, peer, now);
+	update_endpoint(peer, from);
+	send_response(dev, peer, now);
+	return ALTUNTUN_OK;
+}
+
+static int receive_response(altuntun_device *dev, struct altuntun_now now,
+			    const struct altuntun_endpoint *from, const uint8_t *buf, size_t len,
+			    struct altuntun_out *out)
+{
+	struct altuntun_peer *peer;
+	int err;
+
+	peer = noise_consume_response(dev, (const struct message_response *)buf, &err);
+	if (!peer)
+		return err;
+	out->peer = peer;
+	peer->stats.rx_bytes += len;
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(dev, peer, now);
+	update_endpoint(peer, from);
+	if (noise_begin_session(dev, peer, now.mono_ns)) {
+		timers_session_derived(dev, peer, now);
+		timers_handshake_complete(peer, now);
+		/* Confirms the session to the responder, with data if any waits. */
+		peer_send_keepalive(dev, peer, now);
+	}
+	return ALTUNTUN_OK;
+}
+
+static int receive_handshake(altuntun_device *dev, struct altuntun_now now,
+			     const struct altuntun_endpoint *from, const uint8_t *buf, size_t len,
+			     uint32_t type, struct altuntun_out *out)
+{
+	enum cookie_mac_state mac;
+	bool under_load;
+
+	if (!dev->has_identity)
+		return ALTUNTUN_ERR_NO_PRIVATE_KEY;
+	under_load = device_under_load(dev, now.mono_ns);
+	mac = cookie_checker_validate(&dev->cookie, buf, len, &from->addr.sa, under_load,
+				      now.mono_ns);
+	if (mac == COOKIE_INVALID_MAC)
+		return ALTUNTUN_ERR_BAD_MAC1;
+	if (under_load) {
+		if (mac != COOKIE_VALID_MAC_WITH_COOKIE) {
+			struct message_cookie_reply reply;
+			/* Both messages carry the sender index right after the type. */
+			uint32_t sender;
+
+			memcpy(&sender, buf + 4, sizeof(sender));
+			cookie_checker_create_reply(&dev->cookie, &reply, buf, len, sender,
+						    &from->addr.sa, now.mono_ns);
+			dev->cb.send(dev->cb.ctx, NULL, from, (const uint8_t *)&reply,
+				     sizeof(reply));
+			return ALTUNTUN_ERR_COOKIE_REQUIRED;
+		}
+		if (!ratelimiter_allow(dev->ratelimiter, now.mono_ns, &from->addr.sa))
+			return ALTUNTUN_ERR_RATE_LIMITED;
+	}
+	if (type == MESSAGE_INITIATION)
+		return receive_initiation(dev, now, from, buf, len, out);
+	return receive_response(dev, now, from, buf, len, out);
+}
+
+static int receive_cookie_reply(altuntun_device *dev, struct altuntun_now now, const uint8_t *buf,
+				struct altuntun_out *out)
+{
+	const struct message_cookie_reply *reply = (const void *)buf;
+	struct index_entry *e;
+
+	e = index_table_lookup(&dev->indices, reply->receiver_index,
+			       INDEX_HANDSHAKE | INDEX_KEYPAIR);
+	if (!e)
+		return ALTUNTUN_ERR_UNKNOWN_INDEX;
+	out->peer = e->peer;
+	if (!cookie_maker_consume_reply(&e->peer->cookie, reply, now.mono_ns))
+		return ALTUNTUN_ERR_DECRYPT;
+	return ALTUNTUN_OK;
+}
+
+/* Length of the IP packet at the start of a padded plaintext, or 0. */
+static size_t inner_length(const uint8_t *pkt, size_t len, int *family, const uint8_t **src)
+{
+	size_t total;
+
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		total = (size_t)pkt[2] << 8 | pkt[3];
+		if (total < (size_t)(pkt[0] & 0xf) * 4 || (pkt[0] & 0xf) < 5)
+			return 0;
+		*family = AF_INET;
+		*src = pkt + 12;
+	} else if (len >= 40 && pkt[0] >> 4 == 6) {
+		total = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		*family = AF_INET6;
+		*src = pkt + 8;
+	} else {
+		return 0;
+	}
+	return total <= len ? total : 0;
+}
+
+/* The initiator refreshes a session that is about to expire when it hears
+ * from the peer on it, once, so the responder is not cut off. */
+static void keep_key_fresh_on_receive(altuntun_device *dev, struct altuntun_peer *peer,
+				      struct altuntun_now now)
+{
+	struct keypair *kp = peer->kp_current;
+
+	if (kp && kp->send_valid && kp->initiator && !peer->timers.sent_lastminute_handshake &&
+	    now.mono_ns - kp->birth_ns > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+		peer->timers.sent_lastminute_handshake = true;
+		peer_send_handshake_initiation(dev, peer, now, false);
+	}
+}
+
+static int receive_data(altuntun_device *dev, struct altuntun_now now,
+			const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+			struct altuntun_out *out)
+{
+	const struct message_data *hdr = (const void *)buf;
+	struct altuntun_peer *peer;
+	struct index_entry *e;
+	struct keypair *kp;
+	uint64_t counter;
+	size_t plain_len, inner;
+	const uint8_t *src;
+	int family;
+
+	e = index_table_lookup(&dev->indices, hdr->receiver_index, INDEX_KEYPAIR);
+	if (!e)
+		return ALTUNTUN_ERR_UNKNOWN_INDEX;
+	kp = e->keypair;
+	peer = e->peer;
+	out->peer = peer;
+	counter = le64toh(hdr->counter);
+	if (!kp->recv_valid || now.mono_ns - kp->birth_ns >= REJECT_AFTER_TIME ||
+	    counter >= REJECT_AFTER_MESSAGES)
+		return ALTUNTUN_ERR_KEY_EXPIRED;
+	if (!aead_open(buf + ALTUNTUN_HEADROOM, buf + ALTUNTUN_HEADROOM, len - ALTUNTUN_HEADROOM,
+		       NULL, 0, counter, kp->recv_key))
+		return ALTUNTUN_ERR_DECRYPT;
+	if (!replay_check(&kp->replay, counter, REJECT_AFTER_MESSAGES))
+		return ALTUNTUN_ERR_REPLAY;
+	plain_len = len - ALTUNTUN_HEADROOM - AEAD_TAG_LEN;
+
+	if (peer_keypairs_received_with(dev, peer, kp)) {
+		timers_handshake_complete(peer, now);
+		peer_send_staged(dev, peer, now);
+	}
+	keep_key_fresh_on_receive(dev, peer, now);
+	update_endpoint(peer, from);
+	peer->stats.rx_bytes += len;
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(dev, peer, now);
+	if (plain_len == 0)
+		return ALTUNTUN_OK; /* keepalive */
+	timers_data_received(dev, peer, now);
+
+	inner = inner_length(buf + ALTUNTUN_HEADROOM, plain_len, &family, &src);
+	if (!inner)
+		return ALTUNTUN_ERR_BAD_INNER_PACKET;
+	if (altuntun_allowed_ip_lookup(dev, family, src) != peer)
+		return ALTUNTUN_ERR_SOURCE_NOT_ALLOWED;
+	out->data = buf + ALTUNTUN_HEADROOM;
+	out->len = inner;
+	return ALTUNTUN_DELIVER;
+}
+
+static bool valid_source(const struct altuntun_endpoint *from)
+{
+	return from && (from->addr.sa.sa_family == AF_INET || from->addr.sa.sa_family == AF_INET6);
+}
+
+int altuntun_receive(altuntun_device *dev, struct altuntun_now now,
+		     const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+		     struct altuntun_out *out)
+{
+	uint32_t type;
+
+	memset(out, 0, sizeof(*out));
+	if (!buf || !valid_source(from))
+		return ALTUNTUN_ERR_INVALID_ARGUMENT;
+	if (len < 4)
+		return ALTUNTUN_ERR_PACKET_TOO_SHORT;
+	memcpy(&type, buf, sizeof(type));
+	type = le32toh(type); /* the three reserved bytes must be zero too */
+	switch (type) {
+	case MESSAGE_INITIATION:
+		if (len != sizeof(struct message_initiation))
+			return ALTUNTUN_ERR_PACKET_BAD_LENGTH;
+		return receive_handshake(dev, now, from, buf, len, type, out);
+	case MESSAGE_RESPONSE:
+		if (len != sizeof(struct message_response))
+			return ALTUNTUN_ERR_PACKET_BAD_LENGTH;
+		return receive_handshake(dev, now, from, buf, len, type, out);
+	case MESSAGE_COOKIE_REPLY:
+		if (len != sizeof(struct message_cookie_reply))
+			return ALTUNTUN_ERR_PACKET_BAD_LENGTH;
+		return receive_cookie_reply(dev, now, buf, out);
+	case MESSAGE_DATA:
+		if (len < sizeof(struct message_data) + AEAD_TAG_LEN)
+			return ALTUNTUN_ERR_PACKET_BAD_LENGTH;
+		return receive_data(dev, now, from, buf, len, out);
+	default:
+		return ALTUNTUN_ERR_PACKET_UNKNOWN_TYPE;
+	}
+}
+
+void altuntun_receive_batch(altuntun_device *dev, struct altuntun_now now,
+			    struct altuntun_packet *pkts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pkts[i].result = altuntun_receive(dev, now, &pkts[i].from, pkts[i].buf,
+						  pkts[i].len, &pkts[i].out);
+}
