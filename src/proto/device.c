@@ -108,6 +108,7 @@ static void peer_identity_changed(altuntun_device *dev, struct altuntun_peer *pe
 	noise_precompute_static_static(dev, peer);
 	noise_handshake_clear(dev, peer);
 	peer->timers.has_sent_handshake = false;
+	peer->timers.retransmit_handshake = TIMER_OFF;
 	peer_keypairs_expire_current(peer);
 }
 

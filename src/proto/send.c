@@ -27,8 +27,17 @@ void peer_send_handshake_initiation(altuntun_device *dev, struct altuntun_peer *
 	struct peer_timers *t = &peer->timers;
 	struct message_initiation msg;
 
-	if (!is_retry)
+	if (!is_retry) {
+		/*
+		 * An initiation is already waiting for its answer: its jittered
+		 * retransmission timer decides when to try again. Were data to
+		 * trigger it instead, two peers whose traffic started together
+		 * would cross initiations forever, each one on the same beat.
+		 */
+		if (t->retransmit_handshake != TIMER_OFF)
+			return;
 		t->handshake_attempts = 0;
+	}
 	/* At most one initiation per REKEY_TIMEOUT. */
 	if (t->has_sent_handshake && now.mono_ns - t->last_sent_handshake_ns < REKEY_TIMEOUT)
 		return;
