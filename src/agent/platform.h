@@ -52,8 +52,9 @@ int udp_set_fwmark(struct udp_bind *b, uint32_t fwmark);
 
 /*
  * Sends to ep->addr, from ep->local (when local_family is set). If the kernel
- * refuses that source address (EINVAL: the address went away; ENODEV: the
- * interface of a link-local source went away), the source is cleared in *ep
+ * refuses that source address (the address went away: ENETUNREACH for IPv4,
+ * EINVAL for IPv6; ENODEV: the interface of a link-local source went away;
+ * EADDRNOTAVAIL), the source is cleared in *ep
  * (local_family = 0) and the send retried once with the kernel's choice, so
  * a host whose address changed keeps working.
  * Returns 0 when sent, UDP_SENT_SOURCE_CLEARED when sent after clearing the

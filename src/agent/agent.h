@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The altuntun-cli daemon: one protocol device, its TUN interface, its UDP
+ * sockets and its UAPI socket, driven by one epoll loop (agent.c sets it up
+ * and tears it down; datapath.c moves the packets).
+ */
+#ifndef ALTUNTUN_AGENT_H
+#define ALTUNTUN_AGENT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "altuntun.h"
+#include "event_loop.h"
+#include "link_watch.h"
+#include "options.h"
+#include "platform.h"
+#include "uapi.h"
+#include "uapi_server.h"
+#include "uapi_socket.h"
+
+/* Packets moved per source per event, so none starves the others. */
+#define AGENT_BATCH 64
+#define AGENT_BUF_SIZE (ALTUNTUN_HEADROOM + ALTUNTUN_MAX_PACKET + ALTUNTUN_TAILROOM)
+
+struct agent_stats {
+	uint64_t tun_rx, tun_tx, udp_rx, udp_tx;
+	uint64_t tun_rx_dropped, udp_rx_dropped, udp_tx_failed, tun_tx_failed;
+};
+
+struct agent {
+	const struct agent_options *opt;
+	struct event_loop loop;
+	altuntun_device *dev;
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	unsigned mtu;
+
+	struct ev_source tun_src;   /* fd: the TUN device */
+	struct udp_bind udp;
+	struct ev_source udp4_src, udp6_src;
+	struct ev_source timer_src; /* timerfd armed to altuntun_tick()'s deadline */
+	uint64_t armed_ns;
+	struct ev_source signal_src;
+	struct link_watch link;
+	struct ev_source link_src;
+	struct uapi_socket sock;
+	struct ev_source sock_watch_src;
+	struct uapi_server *uapi;
+	struct uapi_iface_ops ops;
+
+	bool stop;
+	int exit_code;
+	struct agent_stats stats;
+	uint8_t buf[AGENT_BUF_SIZE];
+};
+
+/*
+ * Runs the daemon until it is told to stop. When notify_fd is not -1 it is
+ * a daemon_start() pipe: the start-up result is reported on it and, once
+ * ready, stdio is detached. Returns the process exit status.
+ */
+int agent_run(const struct agent_options *opt, int notify_fd);
+/* Ends the loop after the current batch. */
+void agent_stop(struct agent *a, int exit_code, const char *why);
+
+/* ---- datapath.c ---- */
+struct altuntun_now agent_now(void);
+void agent_tun_event(struct ev_source *src, uint32_t events);
+/* The library's `send` callback; ctx is the agent. */
+int agent_send_cb(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint *to,
+		  const uint8_t *data, size_t len);
+/* Opens the UDP sockets on `port` and watches them. */
+int agent_udp_open(struct agent *a, uint16_t port);
+void agent_udp_close(struct agent *a);
+/* Fills a->ops: listen port and fwmark for the UAPI. */
+void agent_init_ops(struct agent *a);
+
+#endif

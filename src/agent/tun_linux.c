@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* TUN devices on Linux (see platform.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "platform.h"
+
+#define TUN_CLONE_DEVICE "/dev/net/tun"
+
+static int copy_name(char dst[IFNAMSIZ], const char *src)
+{
+	size_t len = strnlen(src, IFNAMSIZ);
+
+	if (len == 0 || len >= IFNAMSIZ)
+		return -EINVAL;
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+int tun_open(const char *name, char actual[IFNAMSIZ])
+{
+	struct ifreq ifr;
+	int fd, r;
+
+	memset(&ifr, 0, sizeof(ifr));
+	r = copy_name(ifr.ifr_name, name);
+	if (r < 0)
+		return r;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+
+	fd = open(TUN_CLONE_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+	memcpy(actual, ifr.ifr_name, IFNAMSIZ);
+	return fd;
+}
+
+int tun_name_of_fd(int fd, char name[IFNAMSIZ])
+{
+	struct ifreq ifr;
+	int fl;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return errno == EBADFD ? -ENODEV : -errno;
+	/* The data path reads bare IP packets: no TAP, no packet information
+	 * header, no virtio-net header. */
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TUN || !(ifr.ifr_flags & IFF_NO_PI) ||
+	    (ifr.ifr_flags & IFF_VNET_HDR))
+		return -EPROTONOSUPPORT;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+	memcpy(name, ifr.ifr_name, IFNAMSIZ);
+	return 0;
+}
+
+/* Runs an interface ioctl on a throw-away socket of the current namespace. */
+static int if_ioctl(unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, req, ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
+int tun_set_mtu(const char *name, unsigned mtu)
+{
+	struct ifreq ifr;
+	int r;
+
+	if (mtu == 0 || mtu > 65535)
+		return -EINVAL;
+	memset(&ifr, 0, sizeof(ifr));
+	r = copy_name(ifr.ifr_name, name);
+	if (r < 0)
+		return r;
+	ifr.ifr_mtu = (int)mtu;
+	return if_ioctl(SIOCSIFMTU, &ifr);
+}
+
+int tun_get_mtu(const char *name, unsigned *mtu)
+{
+	struct ifreq ifr;
+	int r;
+
+	memset(&ifr, 0, sizeof(ifr));
+	r = copy_name(ifr.ifr_name, name);
+	if (r < 0)
+		return r;
+	r = if_ioctl(SIOCGIFMTU, &ifr);
+	if (r < 0)
+		return r;
+	if (ifr.ifr_mtu <= 0)
+		return -EINVAL;
+	*mtu = (unsigned)ifr.ifr_mtu;
+	return 0;
+}
+
+int tun_set_up(const char *name)
+{
+	struct ifreq ifr;
+	int r;
+
+	memset(&ifr, 0, sizeof(ifr));
+	r = copy_name(ifr.ifr_name, name);
+	if (r < 0)
+		return r;
+	r = if_ioctl(SIOCGIFFLAGS, &ifr);
+	if (r < 0)
+		return r;
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	return if_ioctl(SIOCSIFFLAGS, &ifr);
+}
+
+ssize_t tun_read(int fd, uint8_t *buf, size_t cap)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+ssize_t tun_write(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
