@@ -15,8 +15,10 @@
  *
  * Keys are host-order 32-bit words, most significant first, host bits zero.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -59,11 +61,10 @@ static void key_from_bytes(uint32_t *key, const uint8_t *b, unsigned int words)
 
 static void key_to_bytes(uint8_t *b, const uint32_t *key, unsigned int words)
 {
-	for (unsigned int i = 0; i < words; i++, b += 4) {
-		b[0] = (uint8_t)(key[i] >> 24);
-		b[1] = (uint8_t)(key[i] >> 16);
-		b[2] = (uint8_t)(key[i] >> 8);
-		b[3] = (uint8_t)key[i];
+	for (unsigned int i = 0; i < words; i++) {
+		uint32_t be = htonl(key[i]);
+
+		memcpy(b + 4 * i, &be, sizeof(be));
 	}
 }
 
