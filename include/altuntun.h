@@ -105,6 +105,9 @@ enum altuntun_status {
 	ALTUNTUN_QUEUED = 1,
 	/* altuntun_receive(): a decrypted inner packet is in `out`. */
 	ALTUNTUN_DELIVER = 2,
+	/* altuntun_receive_prepare(): a data message to decrypt (altuntun_crypt_open)
+	 * and then to hand to altuntun_receive_finish(). */
+	ALTUNTUN_DECRYPT = 3,
 };
 
 /* Describes an error or status code. Never returns NULL. */
@@ -233,6 +236,61 @@ void altuntun_send_batch(altuntun_device *dev, struct altuntun_now now,
 			 struct altuntun_packet *pkts, size_t n);
 void altuntun_receive_batch(altuntun_device *dev, struct altuntun_now now,
 			    struct altuntun_packet *pkts, size_t n);
+
+/*
+ * The data path split in steps, for callers that encrypt and decrypt on
+ * several threads. The steps that touch the device (the prepares and
+ * altuntun_receive_finish) are calls into it like any other: one thread at
+ * a time. The AEAD step (altuntun_crypt_seal / _open) touches only the
+ * packet and its struct altuntun_crypt, so it may run on any thread, for
+ * different packets in parallel, while the device is used.
+ *
+ * Sending: altuntun_send_prepare() does all of altuntun_send() (peer,
+ * session, counter, header, padding, timers) but the encryption; with
+ * ALTUNTUN_OK, out->data/len is the datagram to send once
+ * altuntun_crypt_seal() has run on `crypt`. Packets must go out in the
+ * order they were prepared in only as much as the peer's replay window
+ * allows (8128 packets of reordering).
+ *
+ * Receiving: altuntun_receive_prepare() returns ALTUNTUN_DECRYPT for a data
+ * message of a usable session (anything else it handles as altuntun_receive()
+ * does, returning the same codes); then altuntun_crypt_open(), then
+ * altuntun_receive_finish() with the same from/buf/len, which checks the
+ * tag's verdict, the replay window and the session (ALTUNTUN_ERR_KEY_EXPIRED
+ * if it ended in between) and returns what altuntun_receive() would have.
+ *
+ * `crypt` holds a copy of the session key until the AEAD step wipes it.
+ */
+struct altuntun_crypt {
+	uint8_t key[ALTUNTUN_KEY_LEN];
+	uint64_t counter;
+	uint8_t *data;    /* in the caller's buffer, ALTUNTUN_HEADROOM in */
+	size_t len;       /* send: padded plaintext; receive: ciphertext and tag */
+	uint32_t index;   /* receive: the receiver index of the message */
+	uint64_t session; /* receive: which session it was prepared for */
+	bool ok;          /* receive: set by altuntun_crypt_open(): the tag verified */
+};
+int altuntun_send_prepare(altuntun_device *dev, struct altuntun_now now, uint8_t *buf, size_t len,
+			  size_t cap, size_t mtu, struct altuntun_out *out,
+			  struct altuntun_crypt *crypt);
+int altuntun_receive_prepare(altuntun_device *dev, struct altuntun_now now,
+			     const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+			     struct altuntun_out *out, struct altuntun_crypt *crypt);
+int altuntun_receive_finish(altuntun_device *dev, struct altuntun_now now,
+			    const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+			    struct altuntun_out *out, struct altuntun_crypt *crypt);
+/*
+ * A context for the AEAD step, one per thread (the data-path cipher keeps
+ * state between packets). altuntun_aead_new() returns NULL on allocation
+ * failure; a NULL context works too, only slower. Freeing wipes it.
+ */
+typedef struct altuntun_aead altuntun_aead;
+altuntun_aead *altuntun_aead_new(void);
+void altuntun_aead_free(altuntun_aead *aead);
+/* Encrypts crypt->data in place and appends the tag; wipes crypt->key. */
+void altuntun_crypt_seal(altuntun_aead *aead, struct altuntun_crypt *crypt);
+/* Verifies and decrypts in place, sets crypt->ok; wipes crypt->key. */
+void altuntun_crypt_open(altuntun_aead *aead, struct altuntun_crypt *crypt);
 
 /* ---- peers ---- */
 

@@ -9,8 +9,15 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "config_json.h"
+#include "config_link.h"
 #include "daemon.h"
+#include "link.h"
 #include "log.h"
+#include "monitor.h"
+#include "netns.h"
+#include "nsid.h"
+#include "privsep.h"
 
 #define NSEC_PER_SEC 1000000000ull
 /* The timer is re-armed at least this often, whatever the library says. */
@@ -111,6 +118,8 @@ static void link_event(struct ev_source *src, uint32_t events)
 		agent_stop(a, 0, "the interface was deleted");
 		return;
 	}
+	if (a->link.ifindex != a->ifindex)
+		a->ifindex = a->link.ifindex;
 	if (strcmp(a->link.name, a->ifname)) {
 		log_info("interface %s is now called %s", a->ifname, a->link.name);
 		memcpy(a->ifname, a->link.name, sizeof(a->ifname));
@@ -142,6 +151,8 @@ static void init_fds(struct agent *a)
 	a->link_src.fd = -1;
 	a->sock.fd = a->sock.watch_fd = -1;
 	a->sock_watch_src.fd = -1;
+	a->netns_fd = -1;
+	a->link_nsid = -1;
 }
 
 static int setup_signals(struct agent *a)
@@ -240,12 +251,83 @@ static int setup_uapi_socket(struct agent *a, const char *path)
 	return r;
 }
 
+/*
+ * --netns: the TUN is created here, moved into the namespace and configured
+ * there without keeping anything of it open (docs/namespaces.md). Returns 1
+ * when the namespace is the current one, for setup_tun() to go on as usual.
+ */
+static int setup_tun_netns(struct agent *a)
+{
+	const struct agent_options *o = a->opt;
+	struct netns_tun t;
+	char err[256];
+	int r;
+
+	r = netns_open_path(o->netns_path);
+	if (r < 0) {
+		if (r == -EINVAL)
+			log_error("--netns %s: %s is not a network namespace", o->netns,
+				  o->netns_path);
+		else if (r == -ENOENT && !strchr(o->netns, '/') && strncmp(o->netns, "pid:", 4))
+			log_error("--netns %s: no namespace of that name (%s does not exist; "
+				  "see ip netns list)", o->netns, o->netns_path);
+		else
+			log_error("--netns %s: cannot open %s: %s", o->netns, o->netns_path,
+				  strerror(-r));
+		return r;
+	}
+	a->netns_fd = r;
+	if (netns_is_current(a->netns_fd) > 0) {
+		log_info("--netns %s is the current network namespace", o->netns);
+		close(a->netns_fd);
+		a->netns_fd = -1;
+		return 1;
+	}
+	r = netns_tun_create(a->netns_fd, a->ifname, o->mtu, &t, err, sizeof(err));
+	if (r < 0) {
+		log_error("cannot create TUN interface %s in namespace %s: %s%s", a->ifname,
+			  o->netns, err,
+			  r == -EPERM ? " (CAP_NET_ADMIN and CAP_SYS_ADMIN are needed)" : "");
+		return r;
+	}
+	a->tun_src.fd = t.fd;
+	a->tun_src.handler = agent_tun_event;
+	a->ifindex = t.ifindex;
+	a->mtu = t.mtu;
+	/* To hear about the link there from here (link_watch.h). */
+	r = nsid_get_or_assign(a->netns_fd);
+	if (r < 0) {
+		log_error("cannot get an nsid for namespace %s: %s", o->netns, strerror(-r));
+		return r;
+	}
+	a->link_nsid = r;
+	log_debug("%s is index %d in namespace %s (nsid %d here)", a->ifname, a->ifindex,
+		  o->netns, a->link_nsid);
+	r = ev_add(&a->loop, &a->tun_src, EPOLLIN);
+	if (r < 0)
+		log_error("epoll: %s", strerror(-r));
+	return r;
+}
+
+/* Closes the target namespace's fd: nothing of it stays open. */
+static void release_netns(struct agent *a)
+{
+	if (a->netns_fd >= 0)
+		close(a->netns_fd);
+	a->netns_fd = -1;
+}
+
 /* The interface: inherited (WG_TUN_FD) or created, with its MTU. */
 static int setup_tun(struct agent *a)
 {
 	const struct agent_options *o = a->opt;
 	int r;
 
+	if (o->netns) {
+		r = setup_tun_netns(a);
+		if (r <= 0)
+			return r;
+	}
 	if (o->tun_fd < 0) {
 		r = tun_open(a->ifname, a->ifname);
 		if (r < 0) {
@@ -283,6 +365,30 @@ static int setup_tun(struct agent *a)
 	if (r < 0)
 		log_error("epoll: %s", strerror(-r));
 	return r;
+}
+
+/*
+ * --config, once the device, its sockets and the interface exist and before
+ * the UAPI socket does: keys, peers, listen port and fwmark through the
+ * UAPI's own code (a->ops), then addresses and routes. Keys are wiped once
+ * applied.
+ */
+static int apply_config(struct agent *a, struct config *cfg)
+{
+	int r = config_apply(cfg, a->dev, &a->ops, agent_now());
+
+	config_forget_keys(cfg);
+	if (r < 0) {
+		log_error("%s: cannot apply the configuration: %s", a->opt->config_path,
+			  strerror(-r));
+		return r;
+	}
+	r = config_link_apply(&cfg->iface, a->netns_fd, a->ifindex, a->ifname);
+	if (r < 0)
+		return r;
+	log_info("configuration %s applied: %zu peers", a->opt->config_path,
+		 altuntun_peer_count(a->dev));
+	return 0;
 }
 
 static int agent_start(struct agent *a)
@@ -352,25 +458,51 @@ static int agent_start(struct agent *a)
 		}
 	}
 
-	r = setup_tun(a);
+	/* Offloads (docs/performance.md): the TUN with a virtio-net header,
+	 * the UDP sockets with GRO. */
+	tun_open_vnet_hdr(!o->no_offload);
+	udp_open_gro(datapath_offloads(o) & DP_OFFLOAD_UDP_GRO);
+	/* The protocol process (privsep.h) adopts what the monitor handed over. */
+	r = o->privsep_child ? privsep_child_adopt_tun(a) : setup_tun(a);
 	if (r < 0)
 		return r;
+	r = datapath_init(a);
+	if (r < 0) {
+		log_error("cannot set up the data path: %s", strerror(-r));
+		return r;
+	}
 
+	/* The bootstrap of a separated daemon only gathers the configuration
+	 * for the protocol process (privsep.h): its device sends nothing. */
+	if (!o->privsep_child && !o->disable_drop_privileges)
+		cb.send = privsep_bootstrap_send;
 	a->dev = altuntun_device_new(&cb);
 	if (!a->dev) {
 		log_error("cannot create the protocol device: out of memory");
 		return -ENOMEM;
 	}
 	agent_init_ops(a);
-	r = agent_udp_open(a, 0);
+	r = o->privsep_child ? privsep_child_adopt_udp(a) : agent_udp_open(a, 0);
 	if (r < 0) {
 		log_error("cannot open the UDP sockets: %s", strerror(-r));
 		return r;
+	}
+	if (o->config) {
+		r = apply_config(a, o->config);
+		if (r < 0)
+			return r;
 	}
 
 	r = link_watch_open(&a->link, a->ifindex, a->ifname, a->mtu);
 	if (r < 0) {
 		log_error("cannot watch interface %s (rtnetlink): %s", a->ifname, strerror(-r));
+		return r;
+	}
+	r = link_watch_follow(&a->link, a->tun_src.fd, a->link_nsid);
+	if (r < 0) {
+		log_error("cannot watch interface %s in namespace %s: %s", a->ifname,
+			  a->opt->netns ? a->opt->netns : "(home)", strerror(-r));
+		link_watch_close(&a->link);
 		return r;
 	}
 	a->link_src.fd = a->link.fd;
@@ -398,12 +530,14 @@ static int agent_start(struct agent *a)
 	r = setup_uapi_socket(a, path);
 	if (r < 0)
 		return r;
+	/* --netns: a->netns_fd served the set-up above; keep nothing of it. */
+	release_netns(a);
 	agent_tick(a);
 	if (a->stop)
 		return -EIO;
 	if (o->threads > 1)
-		log_info("--threads %u: noted; the data path is single-threaded for now",
-			 o->threads);
+		log_info("--threads %u: one more thread shares the encryption and decryption "
+			 "of each batch", o->threads);
 	log_info("interface %s (index %d, MTU %u) ready; UDP port %u; UAPI on %s", a->ifname,
 		 a->ifindex, a->mtu, a->udp.port, a->sock.have_file ? a->sock.path : "WG_UAPI_FD");
 	return 0;
@@ -419,11 +553,13 @@ static void agent_cleanup(struct agent *a)
 	uapi_socket_close(&a->sock);
 	close_source(a, &a->link_src);
 	a->link.fd = -1;
+	release_netns(a);
 	if (a->udp4_src.fd >= 0 || a->udp6_src.fd >= 0 || a->udp.fd4 >= 0 || a->udp.fd6 >= 0)
 		agent_udp_close(a);
 	if (a->dev)
 		altuntun_device_free(a->dev);
 	a->dev = NULL;
+	datapath_free(a);
 	/* Closing the last fd of a non-persistent TUN deletes the interface. */
 	close_source(a, &a->tun_src);
 	close_source(a, &a->timer_src);
@@ -434,6 +570,7 @@ static void agent_cleanup(struct agent *a)
 int agent_run(const struct agent_options *opt, int notify_fd)
 {
 	struct agent *a = calloc(1, sizeof(*a));
+	struct monitor *mon = NULL;
 	int r, code;
 
 	if (!a) {
@@ -443,12 +580,32 @@ int agent_run(const struct agent_options *opt, int notify_fd)
 	}
 	a->opt = opt;
 	init_fds(a);
+	/* Privilege separation (privsep.h): who the protocol process will be
+	 * is settled before anything is created. */
+	if (!opt->privsep_child && !opt->disable_drop_privileges &&
+	    monitor_new(&mon, opt) < 0) {
+		daemon_notify_failure(notify_fd, log_last_error());
+		free(a);
+		return 1;
+	}
 	r = agent_start(a);
+	if (r == 0 && opt->privsep_child)
+		r = privsep_child_enter(a);
 	if (r < 0) {
 		daemon_notify_failure(notify_fd, log_last_error());
 		agent_cleanup(a);
 		free(a);
+		monitor_free(mon);
 		return 1;
+	}
+	/* The bootstrap becomes the monitor: it takes the descriptors and the
+	 * configuration, drops the rest and forks the protocol process. */
+	if (mon) {
+		r = monitor_take(mon, a);
+		agent_cleanup(a);
+		explicit_bzero(a->buf, sizeof(a->buf));
+		free(a);
+		return monitor_run(mon, r, notify_fd);
 	}
 	if (notify_fd >= 0) {
 		daemon_notify_ready(notify_fd);

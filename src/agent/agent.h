@@ -45,6 +45,8 @@ struct agent {
 	struct ev_source signal_src;
 	struct link_watch link;
 	struct ev_source link_src;
+	int netns_fd;  /* --netns: the target namespace, open during start-up only */
+	int link_nsid; /* home's nsid for the namespace of the link; -1: home */
 	struct uapi_socket sock;
 	struct ev_source sock_watch_src;
 	struct uapi_server *uapi;
@@ -53,6 +55,7 @@ struct agent {
 	bool stop;
 	int exit_code;
 	struct agent_stats stats;
+	struct datapath *dp; /* batch.c: offloads and buffers */
 	uint8_t buf[AGENT_BUF_SIZE];
 };
 
@@ -73,8 +76,31 @@ int agent_send_cb(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint
 		  const uint8_t *data, size_t len);
 /* Opens the UDP sockets on `port` and watches them. */
 int agent_udp_open(struct agent *a, uint16_t port);
+/* Watches sockets opened elsewhere (the monitor's, privsep.h); *b is
+ * taken, fds included. */
+int agent_udp_adopt(struct agent *a, const struct udp_bind *b);
 void agent_udp_close(struct agent *a);
 /* Fills a->ops: listen port and fwmark for the UAPI. */
 void agent_init_ops(struct agent *a);
+
+/* ---- batch.c: moving packets in batches, with offloads ---- */
+struct datapath;
+#define DP_OFFLOAD_TSO 0x1      /* TUN: virtio header, TSO/USO super-packets */
+#define DP_OFFLOAD_UDP_GSO 0x2  /* UDP_SEGMENT */
+#define DP_OFFLOAD_UDP_GRO 0x4  /* UDP_GRO */
+#define DP_OFFLOAD_COALESCE 0x8 /* TCP segments to the TUN as one */
+#define DP_OFFLOAD_ALL 0xf
+/* The offloads to use: none with --no-offload; else all but those named in
+ * ALTUNTUN_OFFLOAD_OFF (tso,gso,gro,coalesce: for measuring each one). */
+unsigned datapath_offloads(const struct agent_options *o);
+/* Once the TUN is open: its offloads and the buffers of the data path. */
+int datapath_init(struct agent *a);
+void datapath_free(struct agent *a);
+/* Starts the encryption thread (--threads 2+) if datapath_init() did not:
+ * a separated protocol process starts it only once its privileges are
+ * dropped, since capabilities and the bounding set are per thread. */
+int datapath_start_worker(struct agent *a);
+void datapath_tun_readable(struct agent *a);
+void datapath_udp_readable(struct agent *a, struct ev_source *src);
 
 #endif

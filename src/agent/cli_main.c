@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "altuntun.h"
+#include "config_json.h"
 #include "daemon.h"
 #include "log.h"
 #include "options.h"
@@ -42,6 +43,31 @@ static int move_high(int *fd, const char *var)
 	return 0;
 }
 
+/*
+ * --config: read and checked before anything is created or the process
+ * forks, so that a mistake is reported on stderr with a non-zero status.
+ */
+static int load_config(struct agent_options *o, struct config *cfg)
+{
+	char err[1024];
+	int r;
+
+	r = config_load_file(cfg, o->config_path, CONFIG_MODE_AGENT, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		log_warn("%s", cfg->warnings[i]);
+	r = options_use_config(o, cfg, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG, err);
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Descriptors 0..2 must be open: otherwise the TUN device or a socket
  * could get number 2 and receive log lines. */
 static int ensure_stdio(void)
@@ -58,6 +84,7 @@ static int ensure_stdio(void)
 int main(int argc, char **argv)
 {
 	struct agent_options o;
+	struct config cfg = { 0 };
 	int r, status, notify_fd = -1;
 	char err[256];
 
@@ -92,9 +119,13 @@ int main(int argc, char **argv)
 	}
 	if (move_high(&o.tun_fd, "WG_TUN_FD") < 0 || move_high(&o.uapi_fd, "WG_UAPI_FD") < 0)
 		return 1;
+	if (o.config_path && load_config(&o, &cfg) < 0)
+		return 1;
 
 	if (!o.foreground) {
 		r = daemon_start(PROG, &notify_fd, &status);
+		if (r != 0)
+			config_free(&cfg);
 		if (r < 0) {
 			fprintf(stderr, "%s: cannot start the daemon: %s\n", PROG, strerror(-r));
 			return 1;
@@ -106,6 +137,7 @@ int main(int argc, char **argv)
 	}
 
 	status = agent_run(&o, notify_fd);
+	config_free(&cfg);
 	/* In the foreground with --log, say on the terminal why we failed. */
 	if (status && o.foreground && !log_is_stderr() && log_last_error()[0])
 		fprintf(stderr, "%s: %s\n", PROG, log_last_error());

@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "privsep.h"
 
 #define NSEC_PER_SEC 1000000000ull
 
@@ -79,92 +80,15 @@ int agent_send_cb(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint
 
 void agent_tun_event(struct ev_source *src, uint32_t events)
 {
-	struct agent *a = ev_container_of(src, struct agent, tun_src);
-	struct altuntun_now now = agent_now();
-
 	(void)events;
-	for (int i = 0; i < AGENT_BATCH && !a->stop; i++) {
-		struct altuntun_out out;
-		ssize_t n;
-		int r;
-
-		n = tun_read(src->fd, a->buf + ALTUNTUN_HEADROOM, ALTUNTUN_MAX_PACKET);
-		if (n == -EAGAIN)
-			return;
-		if (n == -EBADFD || n == -EIO) {
-			agent_stop(a, 0, "the interface was deleted (TUN device detached)");
-			return;
-		}
-		if (n < 0) {
-			log_error("tun %s: read: %s", a->ifname, strerror((int)-n));
-			agent_stop(a, 1, "the TUN device failed");
-			return;
-		}
-		if (n == 0)
-			continue;
-		a->stats.tun_rx++;
-		memset(&out, 0, sizeof(out));
-		r = altuntun_send(a->dev, now, a->buf, (size_t)n, sizeof(a->buf), a->mtu, &out);
-		if (r == ALTUNTUN_OK) {
-			send_datagram(a, out.peer, &out.endpoint, out.data, out.len);
-		} else if (r == ALTUNTUN_QUEUED) {
-			log_trace("tun: %zd bytes queued until a handshake completes", n);
-		} else {
-			a->stats.tun_rx_dropped++;
-			log_debug("tun: packet of %zd bytes dropped: %s (%d)", n,
-				  altuntun_strerror(r), r);
-		}
-	}
+	datapath_tun_readable(ev_container_of(src, struct agent, tun_src));
 }
 
 /* `src` is a->udp4_src or a->udp6_src; its fd may change under us when the
  * UAPI moves the port (the source structure stays). */
 static void udp_receive(struct agent *a, struct ev_source *src)
 {
-	struct altuntun_now now = agent_now();
-	char where[INET6_ADDRSTRLEN + 16];
-
-	for (int i = 0; i < AGENT_BATCH && !a->stop && src->fd >= 0; i++) {
-		struct altuntun_endpoint from;
-		struct altuntun_out out;
-		ssize_t n, w;
-		int r;
-
-		n = udp_recv(src->fd, a->buf, sizeof(a->buf), &from);
-		if (n == -EAGAIN)
-			return;
-		if (n < 0) {
-			a->stats.udp_rx_dropped++;
-			log_debug("udp: receive: %s", strerror((int)-n));
-			/* Truncated or odd datagrams are skipped; anything
-			 * else (a pending socket error) ends this batch. */
-			if (n == -EMSGSIZE || n == -EPROTO)
-				continue;
-			return;
-		}
-		a->stats.udp_rx++;
-		memset(&out, 0, sizeof(out));
-		r = altuntun_receive(a->dev, now, &from, a->buf, (size_t)n, &out);
-		if (r == ALTUNTUN_DELIVER) {
-			if (!out.len)
-				continue;
-			w = tun_write(a->tun_src.fd, out.data, out.len);
-			if (w < 0) {
-				a->stats.tun_tx_failed++;
-				log_debug("tun: write of %zu bytes: %s", out.len, strerror((int)-w));
-			} else {
-				a->stats.tun_tx++;
-				log_trace("tun: delivered %zu bytes", out.len);
-			}
-		} else if (r < 0) {
-			a->stats.udp_rx_dropped++;
-			log_debug("udp: %zd bytes from %s dropped: %s (%d)", n,
-				  ep_str(&from, where, sizeof(where)), altuntun_strerror(r), r);
-		} else {
-			log_trace("udp: %zd bytes from %s consumed", n,
-				  ep_str(&from, where, sizeof(where)));
-		}
-	}
+	datapath_udp_readable(a, src);
 }
 
 static void udp4_event(struct ev_source *src, uint32_t events)
@@ -198,6 +122,17 @@ static void udp_unwatch(struct agent *a)
 {
 	ev_del(&a->loop, &a->udp4_src);
 	ev_del(&a->loop, &a->udp6_src);
+}
+
+int agent_udp_adopt(struct agent *a, const struct udp_bind *b)
+{
+	int r;
+
+	a->udp = *b;
+	r = udp_watch(a);
+	if (r < 0)
+		udp_unwatch(a);
+	return r;
 }
 
 int agent_udp_open(struct agent *a, uint16_t port)
@@ -236,7 +171,9 @@ static int op_set_listen_port(void *ctx, uint16_t port)
 
 	if (port && port == a->udp.port)
 		return 0;
-	r = udp_open(&nb, port, a->udp.fwmark);
+	/* Separated (privsep.h): the monitor opens them, below 1024 too. */
+	r = a->opt->privsep_child ? privsep_bind_port(a, port, &nb)
+				  : udp_open(&nb, port, a->udp.fwmark);
 	if (r < 0) {
 		log_warn("cannot listen on UDP port %u: %s", port, strerror(-r));
 		return r;
@@ -272,7 +209,7 @@ static int op_set_fwmark(void *ctx, uint32_t mark)
 
 	if (mark == a->udp.fwmark)
 		return 0;
-	r = udp_set_fwmark(&a->udp, mark);
+	r = a->opt->privsep_child ? privsep_set_fwmark(a, mark) : udp_set_fwmark(&a->udp, mark);
 	if (r < 0) {
 		log_warn("cannot set fwmark 0x%x on the UDP sockets: %s", mark, strerror(-r));
 		return r;
@@ -287,6 +224,9 @@ static void op_changed(void *ctx)
 
 	log_debug("configuration of %s changed (%zu peers)", a->ifname,
 		  altuntun_peer_count(a->dev));
+	/* What a restarted protocol process will be given (privsep.h). */
+	if (a->opt->privsep_child)
+		privsep_config_changed(a);
 }
 
 void agent_init_ops(struct agent *a)

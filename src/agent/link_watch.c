@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Follows our interface over rtnetlink (see link_watch.h). */
 #include <errno.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "link_watch.h"
 #include "log.h"
+#include "netns.h"
+#include "nsid.h"
 #include "platform.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
 
 /* Datagrams read per call, so a storm of link changes cannot starve the
  * data path; the rest is read at the next call. */
@@ -24,6 +33,9 @@ int link_watch_open(struct link_watch *w, int ifindex, const char *name, unsigne
 	memset(w, 0, sizeof(*w));
 	w->ifindex = ifindex;
 	w->mtu = mtu;
+	w->nsid = -1;
+	w->tun_fd = -1;
+	w->home_nsid = -1;
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (w->fd < 0)
@@ -49,8 +61,37 @@ void link_watch_close(struct link_watch *w)
 	w->fd = -1;
 }
 
-/* Notifications were lost: look at the interface directly. */
-static void resync(struct link_watch *w)
+/* Hears the links of every namespace home has an nsid for. */
+static int listen_all_nsid(struct link_watch *w)
+{
+	int on = 1, self;
+
+	if (w->all_nsid)
+		return 0;
+	if (setsockopt(w->fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &on, sizeof(on)) < 0)
+		return -errno;
+	w->all_nsid = true;
+	/* Should home have an nsid for itself, its own notifications carry it. */
+	self = netns_open_current();
+	if (self >= 0) {
+		int id = nsid_get(self);
+
+		w->home_nsid = id >= 0 ? id : -1;
+		close(self);
+	}
+	return 0;
+}
+
+int link_watch_follow(struct link_watch *w, int tun_fd, int nsid)
+{
+	w->tun_fd = tun_fd;
+	w->nsid = nsid;
+	return nsid >= 0 ? listen_all_nsid(w) : 0;
+}
+
+/* Notifications were lost, the link is at home and we know nothing else:
+ * look at the interface directly. */
+static void resync_home(struct link_watch *w)
 {
 	char name[IF_NAMESIZE];
 	unsigned mtu;
@@ -65,10 +106,106 @@ static void resync(struct link_watch *w)
 		w->mtu = mtu;
 }
 
+int link_watch_locate(int tun_fd, struct link_location *out)
+{
+	struct nsid_link l;
+	struct ifreq ifr;
+	int nsfd, here, nsid, r;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(tun_fd, TUNGETIFF, &ifr) < 0)
+		return errno == EBADFD ? -ENODEV : -errno;
+	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+	nsfd = netns_open_of_tun(tun_fd);
+	if (nsfd < 0)
+		return nsfd;
+	here = netns_is_current(nsfd);
+	if (here < 0)
+		nsid = here;
+	else if (here)
+		nsid = -1;
+	else
+		nsid = nsid_get_or_assign(nsfd);
+	close(nsfd);
+	if (nsid < -1)
+		return nsid;
+	r = nsid_link_get(nsid, 0, ifr.ifr_name, &l);
+	if (r < 0)
+		return r;
+	out->nsid = nsid;
+	out->ifindex = l.ifindex;
+	out->mtu = l.mtu;
+	memcpy(out->name, l.name, sizeof(out->name));
+	return 0;
+}
+
+void link_watch_set_locator(struct link_watch *w, link_locate_fn fn, void *ctx)
+{
+	w->locate = fn;
+	w->locate_ctx = ctx;
+}
+
+/*
+ * Finds the link again from its TUN fd: after a move (`moved`), or when
+ * notifications were lost.
+ */
+static void relocate(struct link_watch *w, bool moved)
+{
+	struct link_location loc;
+	int r;
+
+	if (w->locate)
+		r = w->locate(w->locate_ctx, &loc);
+	else
+		r = link_watch_locate(w->tun_fd, &loc);
+	if (r == -ENODEV) {
+		w->gone = true;
+		return;
+	}
+	if (r < 0 && !moved && w->nsid == -1) {
+		/* Without CAP_NET_ADMIN (WG_TUN_FD as a plain user) the
+		 * namespace cannot be asked for; at home we need not. */
+		resync_home(w);
+		return;
+	}
+	if (r < 0) {
+		log_warn("interface %s: cannot find it again: %s; it keeps carrying traffic, but "
+			 "its MTU changes and its deletion are no longer followed (the TUN "
+			 "device closing still is)", w->name, strerror(-r));
+		w->nsid = LINK_WATCH_LOST;
+		return;
+	}
+	if (loc.nsid >= 0) {
+		r = listen_all_nsid(w);
+		if (r < 0) {
+			log_warn("interface %s: cannot listen to other namespaces: %s; its MTU "
+				 "changes and its deletion are no longer followed", w->name,
+				 strerror(-r));
+			w->nsid = LINK_WATCH_LOST;
+			return;
+		}
+	}
+	if (loc.nsid != w->nsid || loc.ifindex != w->ifindex) {
+		w->moves++;
+		if (loc.nsid < 0)
+			log_info("interface %s is now in the home namespace, index %d", loc.name,
+				 loc.ifindex);
+		else
+			log_info("interface %s is now in the namespace with nsid %d, index %d",
+				 loc.name, loc.nsid, loc.ifindex);
+	}
+	w->nsid = loc.nsid;
+	w->ifindex = loc.ifindex;
+	if (loc.mtu > 0 && loc.mtu <= 65535)
+		w->mtu = loc.mtu;
+	memcpy(w->name, loc.name, sizeof(w->name));
+}
+
 static void parse_link(struct link_watch *w, const struct nlmsghdr *nh)
 {
 	const struct ifinfomsg *ifi;
 	const struct rtattr *rta;
+	bool moved = false;
 	int len;
 
 	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
@@ -76,21 +213,20 @@ static void parse_link(struct link_watch *w, const struct nlmsghdr *nh)
 	ifi = NLMSG_DATA(nh);
 	if (ifi->ifi_index != w->ifindex)
 		return;
-	if (nh->nlmsg_type == RTM_DELLINK) {
-		w->gone = true;
-		return;
-	}
 	len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
 	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		size_t plen = RTA_PAYLOAD(rta);
 
-		if (rta->rta_type == IFLA_MTU && plen >= sizeof(uint32_t)) {
+		if (rta->rta_type == IFLA_NEW_NETNSID) {
+			moved = true;
+		} else if (rta->rta_type == IFLA_MTU && plen >= sizeof(uint32_t)) {
 			uint32_t mtu;
 
 			memcpy(&mtu, RTA_DATA(rta), sizeof(mtu));
-			if (mtu > 0 && mtu <= 65535)
+			if (mtu > 0 && mtu <= 65535 && nh->nlmsg_type == RTM_NEWLINK)
 				w->mtu = mtu;
-		} else if (rta->rta_type == IFLA_IFNAME && plen > 0) {
+		} else if (rta->rta_type == IFLA_IFNAME && plen > 0 &&
+			   nh->nlmsg_type == RTM_NEWLINK) {
 			size_t n = strnlen(RTA_DATA(rta), plen);
 
 			if (n > 0 && n < sizeof(w->name)) {
@@ -99,6 +235,30 @@ static void parse_link(struct link_watch *w, const struct nlmsghdr *nh)
 			}
 		}
 	}
+	if (nh->nlmsg_type != RTM_DELLINK)
+		return;
+	/* Moved to another namespace: deleted here, alive there. */
+	if (moved && (w->tun_fd >= 0 || w->locate)) {
+		log_debug("interface %s left its namespace, looking for it", w->name);
+		relocate(w, true);
+		return;
+	}
+	w->gone = true;
+}
+
+/* The namespace a notification comes from, as an nsid (-1: home). */
+static int msg_nsid(const struct link_watch *w, struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		int id;
+
+		if (c->cmsg_level != SOL_NETLINK || c->cmsg_type != NETLINK_LISTEN_ALL_NSID ||
+		    c->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&id, CMSG_DATA(c), sizeof(id));
+		return id == w->home_nsid ? -1 : id;
+	}
+	return -1;
 }
 
 int link_watch_process(struct link_watch *w)
@@ -108,13 +268,24 @@ int link_watch_process(struct link_watch *w)
 		struct nlmsghdr nh;
 		char buf[32768];
 	} u;
+	union {
+		struct cmsghdr c;
+		char buf[CMSG_SPACE(sizeof(int)) * 2];
+	} ctl;
 
-	for (int i = 0; i < LINK_WATCH_BATCH; i++) {
+	for (int i = 0; i < LINK_WATCH_BATCH && !w->gone; i++) {
 		struct sockaddr_nl from;
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(w->fd, u.buf, sizeof(u.buf), MSG_DONTWAIT,
-				     (struct sockaddr *)&from, &flen);
-		int len;
+		struct iovec iov = { .iov_base = u.buf, .iov_len = sizeof(u.buf) };
+		struct msghdr m = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl.buf,
+			.msg_controllen = sizeof(ctl.buf),
+		};
+		ssize_t n = recvmsg(w->fd, &m, MSG_DONTWAIT);
+		int len, nsid;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -123,16 +294,24 @@ int link_watch_process(struct link_watch *w)
 				return 0;
 			if (errno == ENOBUFS) {
 				log_debug("rtnetlink: notifications lost, reading the link state");
-				resync(w);
+				if (w->tun_fd >= 0 || w->locate)
+					relocate(w, false);
+				else
+					resync_home(w);
 				continue;
 			}
 			return -errno;
 		}
 		/* Only the kernel speaks for links. */
-		if (flen < sizeof(from) || from.nl_pid != 0)
+		if (m.msg_namelen < sizeof(from) || from.nl_pid != 0)
 			continue;
+		nsid = msg_nsid(w, &m);
 		len = (int)n;
 		for (struct nlmsghdr *nh = &u.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			/* Only our link's namespace; re-checked as a move
+			 * inside this datagram changes it. */
+			if (nsid != w->nsid || w->gone)
+				break;
 			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
 				parse_link(w, nh);
 		}

@@ -116,6 +116,11 @@ int log_reopen(void)
 	return 0;
 }
 
+int log_file_fd(void)
+{
+	return lg.dest == DEST_FILE ? lg.fd : -1;
+}
+
 bool log_is_stderr(void)
 {
 	return lg.dest == DEST_STDERR;

@@ -33,6 +33,9 @@ void log_to_syslog(void);
 int log_to_file(const char *path);
 /* Reopens the log file (after rotation); 0 or a negative errno. */
 int log_reopen(void);
+/* The log file's descriptor (-1 when not logging to a file): a process that
+ * cannot open the file itself is handed a copy (privsep.h). */
+int log_file_fd(void);
 /* True when messages go to stderr. */
 bool log_is_stderr(void);
 void log_close(void);

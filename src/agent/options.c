@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "altuntun.h"
+#include "config_json.h"
+#include "netns.h"
 #include "options.h"
 
 enum long_only {
@@ -18,6 +20,10 @@ enum long_only {
 	OPT_MTU,
 	OPT_DISABLE_DROP_PRIVILEGES,
 	OPT_VERSION,
+	OPT_NETNS,
+	OPT_CONFIG,
+	OPT_USER,
+	OPT_NO_OFFLOAD,
 };
 
 static const struct option long_options[] = {
@@ -30,6 +36,10 @@ static const struct option long_options[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "disable-drop-privileges", no_argument, NULL, OPT_DISABLE_DROP_PRIVILEGES },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -51,9 +61,23 @@ void options_usage(FILE *f, const char *prog)
 		"                              the foreground, syslog otherwise)\n"
 		"      --uapi-name NAME        serve /var/run/wireguard/NAME.sock instead\n"
 		"      --mtu N                 interface MTU (default %u; %u..%u)\n"
+		"      --config FILE.json      configure keys, peers, addresses and routes\n"
+		"                              from a JSON file (see docs/config.md); it is\n"
+		"                              read before anything is created\n"
+		"      --netns NS              create the interface in network namespace NS:\n"
+		"                              a name in /var/run/netns, a path (such as\n"
+		"                              /proc/PID/ns/net) or pid:PID; the UDP sockets\n"
+		"                              stay in the current namespace\n"
 		"  -t, --threads N             worker threads (1..%u)\n"
+		"      --no-offload            no TUN segmentation offloads (IFF_VNET_HDR)\n"
+		"                              and no UDP GSO/GRO: one packet per system\n"
+		"                              call, as without them\n"
 		"      --disable-drop-privileges\n"
-		"                              keep the privileges of the caller\n"
+		"                              keep the privileges of the caller: one\n"
+		"                              process, no user switch, no seccomp filter\n"
+		"      --user NAME             user of the protocol process once privileges\n"
+		"                              are dropped (default: altuntun if it exists,\n"
+		"                              else nobody)\n"
 		"      --version               print the version and exit\n"
 		"  -h, --help                  print this help and exit\n"
 		"\n"
@@ -61,7 +85,8 @@ void options_usage(FILE *f, const char *prog)
 		"  WG_TUN_FD=N                 use this open TUN device (the MTU is left alone)\n"
 		"  WG_UAPI_FD=N                use this listening UAPI socket\n"
 		"  WG_PROCESS_FOREGROUND=1     same as --foreground\n"
-		"  WG_SUDO=1                   same as --disable-drop-privileges\n",
+		"  WG_SUDO=1                   same as --disable-drop-privileges\n"
+		"  ALTUNTUN_NO_OFFLOAD=1       same as --no-offload\n",
 		prog, prog, OPTIONS_MTU_DEFAULT, OPTIONS_MTU_MIN, OPTIONS_MTU_MAX,
 		OPTIONS_THREADS_MAX);
 }
@@ -198,8 +223,31 @@ int options_parse(struct agent_options *o, int argc, char **argv, char *err, siz
 			o->mtu = (unsigned)v;
 			o->mtu_set = true;
 			break;
+		case OPT_CONFIG:
+			if (!optarg[0])
+				return fail(err, errlen, "--config: empty file name");
+			o->config_path = optarg;
+			break;
 		case OPT_DISABLE_DROP_PRIVILEGES:
 			o->disable_drop_privileges = true;
+			break;
+		case OPT_NO_OFFLOAD:
+			o->no_offload = true;
+			break;
+		case OPT_USER:
+			if (!optarg[0])
+				return fail(err, errlen, "--user: empty user name");
+			o->user = optarg;
+			break;
+		case OPT_NETNS:
+			r = netns_resolve(optarg, o->netns_path, sizeof(o->netns_path));
+			if (r < 0)
+				return fail(err, errlen, "--netns \"%s\": %s", optarg,
+					    r == -ENAMETOOLONG ? "the path is too long"
+					    : !strncmp(optarg, "pid:", 4)
+						    ? "expected pid:PID with a process id"
+						    : "expected a namespace name, a path or pid:PID");
+			o->netns = optarg;
 			break;
 		case ':':
 			return fail(err, errlen, "option %s needs an argument", argv[optind - 1]);
@@ -224,13 +272,42 @@ int options_parse(struct agent_options *o, int argc, char **argv, char *err, siz
 		o->foreground = true;
 	if (env_is_1("WG_SUDO"))
 		o->disable_drop_privileges = true;
+	if (env_is_1("ALTUNTUN_NO_OFFLOAD"))
+		o->no_offload = true;
+	if (o->user && o->disable_drop_privileges)
+		return fail(err, errlen, "--user cannot be used with --disable-drop-privileges "
+			    "(or WG_SUDO=1): nothing runs as another user then");
 	r = env_fd("WG_TUN_FD", &o->tun_fd, err, errlen);
 	if (r < 0)
 		return r;
 	r = env_fd("WG_UAPI_FD", &o->uapi_fd, err, errlen);
 	if (r < 0)
 		return r;
+	if (o->tun_fd >= 0 && o->netns)
+		return fail(err, errlen, "--netns cannot be used with WG_TUN_FD (the device "
+			    "already exists; move it with ip link set ... netns)");
 	if (o->tun_fd >= 0 && o->tun_fd == o->uapi_fd)
 		return fail(err, errlen, "WG_TUN_FD and WG_UAPI_FD are the same descriptor");
 	return OPTIONS_RUN;
+}
+
+int options_use_config(struct agent_options *o, struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_iface *ifc = &cfg->iface;
+
+	o->config = cfg;
+	if (!o->mtu_set && (ifc->flags & CONFIG_IFACE_HAS_MTU)) {
+		o->mtu = ifc->mtu;
+		o->mtu_set = true;
+	}
+	if (o->netns || !(ifc->flags & CONFIG_IFACE_HAS_NETNS))
+		return 0;
+	if (o->tun_fd >= 0)
+		return fail(err, errlen, "%s: netns: cannot be used with WG_TUN_FD (the device "
+			    "already exists)", ifc->netns_where);
+	if (netns_resolve(ifc->netns, o->netns_path, sizeof(o->netns_path)) < 0)
+		return fail(err, errlen, "%s: netns: expected a namespace name, a path or pid:PID",
+			    ifc->netns_where);
+	o->netns = ifc->netns;
+	return 0;
 }

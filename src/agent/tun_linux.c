@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -22,6 +25,14 @@ static int copy_name(char dst[IFNAMSIZ], const char *src)
 	return 0;
 }
 
+/* Whether tun_open() asks for IFF_VNET_HDR (tun_open_vnet_hdr()). */
+static bool want_vnet_hdr;
+
+void tun_open_vnet_hdr(bool on)
+{
+	want_vnet_hdr = on;
+}
+
 int tun_open(const char *name, char actual[IFNAMSIZ])
 {
 	struct ifreq ifr;
@@ -32,6 +43,8 @@ int tun_open(const char *name, char actual[IFNAMSIZ])
 	if (r < 0)
 		return r;
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (want_vnet_hdr)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 
 	fd = open(TUN_CLONE_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -54,10 +67,9 @@ int tun_name_of_fd(int fd, char name[IFNAMSIZ])
 	memset(&ifr, 0, sizeof(ifr));
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
 		return errno == EBADFD ? -ENODEV : -errno;
-	/* The data path reads bare IP packets: no TAP, no packet information
-	 * header, no virtio-net header. */
-	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TUN || !(ifr.ifr_flags & IFF_NO_PI) ||
-	    (ifr.ifr_flags & IFF_VNET_HDR))
+	/* The data path reads IP packets: no TAP, no packet information
+	 * header. A virtio-net header is fine (tun_offload_enable()). */
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TUN || !(ifr.ifr_flags & IFF_NO_PI))
 		return -EPROTONOSUPPORT;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -151,6 +163,79 @@ ssize_t tun_write(int fd, const uint8_t *buf, size_t len)
 
 	do
 		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+/* Not in older userspace headers (Linux 6.2). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+int tun_offload_enable(int fd, bool want, unsigned *features)
+{
+	/* Most wanted first; the kernel refuses a set with a flag it does not
+	 * know (USO before Linux 6.2). */
+	static const unsigned sets[] = {
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		TUN_F_CSUM,
+	};
+	struct ifreq ifr;
+	int hdr_sz = (int)sizeof(struct virtio_net_hdr);
+
+	*features = 0;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	if (!(ifr.ifr_flags & IFF_VNET_HDR))
+		return 0;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_sz) < 0)
+		return -errno;
+	if (want) {
+		for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+			if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)sets[i]) == 0) {
+				*features = sets[i];
+				return 1;
+			}
+		}
+	}
+	/* Nothing offloaded: plain packets, each after a header all the same. */
+	(void)ioctl(fd, TUNSETOFFLOAD, 0ul);
+	return 1;
+}
+
+ssize_t tun_read_vnet(int fd, struct virtio_net_hdr *h, uint8_t *buf, size_t cap)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = h, .iov_len = sizeof(*h) },
+		{ .iov_base = buf, .iov_len = cap },
+	};
+	ssize_t n;
+
+	do
+		n = readv(fd, iov, 2);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if ((size_t)n < sizeof(*h))
+		return -EPROTO;
+	return n - (ssize_t)sizeof(*h);
+}
+
+ssize_t tun_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	ssize_t n;
+
+	do
+		n = writev(fd, iov, iovcnt);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;

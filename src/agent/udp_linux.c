@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -39,6 +40,14 @@ static int set_int(int fd, int level, int opt, int value)
 	if (setsockopt(fd, level, opt, &value, sizeof(value)) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Whether udp_open() asks for UDP_GRO (udp_open_gro()). */
+static bool want_gro;
+
+void udp_open_gro(bool on)
+{
+	want_gro = on;
 }
 
 /* Opens and binds one socket; returns the fd and the port bound. */
@@ -84,6 +93,9 @@ static int open_one(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
 		goto fail;
 	set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	/* Coalesced datagrams (Linux 5.0); without it, one per datagram. */
+	if (want_gro)
+		(void)set_int(fd, IPPROTO_UDP, UDP_GRO, 1);
 
 	if (bind(fd, &addr.sa, alen) < 0)
 		goto fail_errno;
@@ -335,4 +347,203 @@ ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct altuntun_endpoint *fro
 	if (!(msg.msg_flags & MSG_CTRUNC))
 		get_local(&msg, from);
 	return n;
+}
+
+/* ---- batches: UDP GSO (UDP_SEGMENT) and GRO (UDP_GRO) ---- */
+
+union udp_cmsg_many {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+};
+
+/* Source address (as put_source) and, for gso_size, UDP_SEGMENT. */
+static void put_cmsgs(struct msghdr *msg, union udp_cmsg_many *ctl,
+		      const struct altuntun_endpoint *ep, uint16_t gso_size)
+{
+	union udp_cmsg src;
+	size_t used;
+
+	put_source(msg, &src, ep);
+	used = msg->msg_controllen;
+	memset(ctl, 0, sizeof(*ctl));
+	if (used)
+		memcpy(ctl->buf, src.buf, used);
+	msg->msg_control = ctl->buf;
+	if (gso_size) {
+		struct cmsghdr *c = (struct cmsghdr *)(void *)(ctl->buf + used);
+
+		c->cmsg_level = IPPROTO_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+		used += CMSG_SPACE(sizeof(uint16_t));
+	}
+	msg->msg_controllen = used;
+	if (!used)
+		msg->msg_control = NULL;
+}
+
+static int fd_for(const struct udp_bind *b, const struct altuntun_endpoint *ep)
+{
+	switch (ep->addr.sa.sa_family) {
+	case AF_INET:
+		return b->fd4 >= 0 ? b->fd4 : -EAFNOSUPPORT;
+	case AF_INET6:
+		return b->fd6 >= 0 ? b->fd6 : -EAFNOSUPPORT;
+	default:
+		return -EAFNOSUPPORT;
+	}
+}
+
+/* One message alone: what udp_send() does for a datagram, with iovecs and
+ * GSO. */
+static int send_one_tx(const struct udp_bind *b, struct udp_tx *t)
+{
+	union udp_cmsg_many ctl;
+	struct msghdr msg;
+	int fd = fd_for(b, t->ep), r = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = (void *)&t->ep->addr;
+		msg.msg_namelen = t->ep->addr.sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								       : sizeof(struct sockaddr_in);
+		msg.msg_iov = t->iov;
+		msg.msg_iovlen = t->iovlen;
+		put_cmsgs(&msg, &ctl, t->ep, t->gso_size);
+		do
+			n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		r = n < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : 0;
+		if (!r || !t->ep->local_family || !source_refused(r))
+			break;
+		t->ep->local_family = 0;
+		t->ep->local_ifindex = 0;
+		memset(&t->ep->local, 0, sizeof(t->ep->local));
+		t->source_cleared = true;
+	}
+	return r;
+}
+
+#define UDP_MMSG_MAX 64
+
+size_t udp_send_many(const struct udp_bind *b, struct udp_tx *tx, size_t n)
+{
+	struct mmsghdr mm[UDP_MMSG_MAX];
+	union udp_cmsg_many ctl[UDP_MMSG_MAX];
+	size_t i = 0, ok = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		tx[k].result = 0;
+		tx[k].source_cleared = false;
+	}
+	while (i < n) {
+		int fd = fd_for(b, tx[i].ep);
+		size_t m = 0;
+		int sent;
+
+		if (fd < 0) {
+			tx[i++].result = fd;
+			continue;
+		}
+		/* Consecutive messages on the same socket go in one call. */
+		while (i + m < n && m < UDP_MMSG_MAX && fd_for(b, tx[i + m].ep) == fd) {
+			struct udp_tx *t = &tx[i + m];
+			struct msghdr *msg = &mm[m].msg_hdr;
+
+			memset(&mm[m], 0, sizeof(mm[m]));
+			msg->msg_name = (void *)&t->ep->addr;
+			msg->msg_namelen = t->ep->addr.sa.sa_family == AF_INET6
+						   ? sizeof(struct sockaddr_in6)
+						   : sizeof(struct sockaddr_in);
+			msg->msg_iov = t->iov;
+			msg->msg_iovlen = t->iovlen;
+			put_cmsgs(msg, &ctl[m], t->ep, t->gso_size);
+			m++;
+		}
+		do
+			sent = sendmmsg(fd, mm, (unsigned)m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (sent < 0 && errno == EINTR);
+		if (sent > 0) {
+			ok += (size_t)sent;
+			i += (size_t)sent;
+			continue;
+		}
+		/* The first message failed: once more alone, which also tells
+		 * why and gets a refused source address cleared. */
+		tx[i].result = send_one_tx(b, &tx[i]);
+		if (!tx[i].result)
+			ok++;
+		i++;
+	}
+	return ok;
+}
+
+ssize_t udp_recv_many(int fd, struct udp_rx *rx, size_t n)
+{
+	struct mmsghdr mm[UDP_MMSG_MAX];
+	struct iovec iov[UDP_MMSG_MAX];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			 CMSG_SPACE(sizeof(int))];
+	} ctl[UDP_MMSG_MAX];
+	int got;
+
+	if (n > UDP_MMSG_MAX)
+		n = UDP_MMSG_MAX;
+	for (size_t i = 0; i < n; i++) {
+		memset(&rx[i].from, 0, sizeof(rx[i].from));
+		iov[i].iov_base = rx[i].buf;
+		iov[i].iov_len = rx[i].cap;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &rx[i].from.addr;
+		mm[i].msg_hdr.msg_namelen = sizeof(rx[i].from.addr);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = ctl[i].buf;
+		mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+	}
+	do
+		got = recvmmsg(fd, mm, (unsigned)n, MSG_DONTWAIT, NULL);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	for (int i = 0; i < got; i++) {
+		struct msghdr *msg = &mm[i].msg_hdr;
+		struct udp_rx *r = &rx[i];
+
+		r->len = mm[i].msg_len;
+		r->gso_size = 0;
+		r->error = 0;
+		if (msg->msg_flags & MSG_TRUNC) {
+			r->error = -EMSGSIZE;
+			continue;
+		}
+		if ((r->from.addr.sa.sa_family == AF_INET &&
+		     msg->msg_namelen < sizeof(struct sockaddr_in)) ||
+		    (r->from.addr.sa.sa_family == AF_INET6 &&
+		     msg->msg_namelen < sizeof(struct sockaddr_in6)) ||
+		    (r->from.addr.sa.sa_family != AF_INET &&
+		     r->from.addr.sa.sa_family != AF_INET6)) {
+			r->error = -EPROTO;
+			continue;
+		}
+		if (msg->msg_flags & MSG_CTRUNC)
+			continue;
+		get_local(msg, &r->from);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+			if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+				int sz;
+
+				memcpy(&sz, CMSG_DATA(c), sizeof(sz));
+				r->gso_size = sz > 0 ? (size_t)sz : 0;
+			}
+		}
+	}
+	return got;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Noise primitives for WireGuard: BLAKE2s from libb2, the rest from libsodium. */
 #include <blake2.h>
+#include <limits.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -158,6 +159,127 @@ bool aead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, 
 								  src + mlen, ad, adlen,
 								  nonce, key) == 0;
 }
+
+#ifdef ALTUNTUN_AEAD_OPENSSL
+#include <openssl/evp.h>
+
+static EVP_CIPHER *evp_chacha;
+
+/* The context of st for encrypting (enc) or decrypting, its key set. */
+static EVP_CIPHER_CTX *evp_ctx(struct aead_state *st, const uint8_t key[KEY_LEN], int enc)
+{
+	EVP_CIPHER_CTX *c = st->evp;
+
+	if (c) {
+		/* A context shared by keys (altuntun_aead): key per packet. */
+		if (st->any_key && EVP_CipherInit_ex(c, NULL, NULL, key, NULL, enc) != 1)
+			return NULL;
+		return c;
+	}
+	if (!evp_chacha)
+		return NULL;
+	c = EVP_CIPHER_CTX_new();
+	if (!c)
+		return NULL;
+	if (EVP_CipherInit_ex(c, evp_chacha, NULL, key, NULL, enc) != 1) {
+		EVP_CIPHER_CTX_free(c);
+		return NULL;
+	}
+	st->evp = c;
+	return c;
+}
+
+void aead_seal_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, size_t len,
+		    uint64_t counter, const uint8_t key[KEY_LEN])
+{
+	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	EVP_CIPHER_CTX *c = evp_ctx(st, key, 1);
+	int n = 0, f = 0;
+
+	aead_nonce(nonce, counter);
+	/* A new nonce restarts the cipher and the MAC; the key stays. */
+	if (c && len <= INT_MAX && EVP_EncryptInit_ex(c, NULL, NULL, NULL, nonce) == 1 &&
+	    EVP_EncryptUpdate(c, dst, &n, src, (int)len) == 1 &&
+	    EVP_EncryptFinal_ex(c, dst + n, &f) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, dst + len) == 1)
+		return;
+	aead_seal(dst, src, len, NULL, 0, counter, key);
+}
+
+bool aead_open_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, size_t len,
+		    uint64_t counter, const uint8_t key[KEY_LEN])
+{
+	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	EVP_CIPHER_CTX *c;
+	size_t mlen;
+	int n = 0, f = 0;
+
+	if (len < AEAD_TAG_LEN)
+		return false;
+	mlen = len - AEAD_TAG_LEN;
+	c = evp_ctx(st, key, 0);
+	if (!c || mlen > INT_MAX)
+		return aead_open(dst, src, len, NULL, 0, counter, key);
+	aead_nonce(nonce, counter);
+	/* Decrypts while it authenticates: on a bad tag dst holds garbage,
+	 * which the caller drops (as crypto.h allows). */
+	if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, (void *)(src + mlen)) != 1 ||
+	    EVP_DecryptUpdate(c, dst, &n, src, (int)mlen) != 1)
+		return false;
+	return EVP_DecryptFinal_ex(c, dst + n, &f) == 1;
+}
+
+void aead_state_free(struct aead_state *st)
+{
+	/* OpenSSL cleanses the context as it frees it. */
+	EVP_CIPHER_CTX_free(st->evp);
+	st->evp = NULL;
+}
+
+const char *aead_data_backend(void)
+{
+	return evp_chacha ? "openssl" : "libsodium";
+}
+
+int crypto_init(void)
+{
+	if (sodium_init() < 0)
+		return -1;
+	if (!evp_chacha)
+		evp_chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	return 0;
+}
+#else
+void aead_seal_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, size_t len,
+		    uint64_t counter, const uint8_t key[KEY_LEN])
+{
+	(void)st;
+	aead_seal(dst, src, len, NULL, 0, counter, key);
+}
+
+bool aead_open_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, size_t len,
+		    uint64_t counter, const uint8_t key[KEY_LEN])
+{
+	(void)st;
+	return aead_open(dst, src, len, NULL, 0, counter, key);
+}
+
+void aead_state_free(struct aead_state *st)
+{
+	st->evp = NULL;
+}
+
+const char *aead_data_backend(void)
+{
+	return "libsodium";
+}
+
+int crypto_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+#endif
 
 void xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		const uint8_t nonce[XAEAD_NONCE_LEN], const uint8_t key[KEY_LEN])

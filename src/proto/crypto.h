@@ -48,6 +48,29 @@ void aead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, 
 	       uint64_t counter, const uint8_t key[KEY_LEN]);
 bool aead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 	       uint64_t counter, const uint8_t key[KEY_LEN]);
+/*
+ * The same AEAD for data messages, with a context kept per key and
+ * direction between packets: OpenSSL's EVP ChaCha20-Poly1305 when the
+ * library is built with ALTUNTUN_AEAD_OPENSSL (docs/performance.md, "Which
+ * AEAD"), libsodium otherwise (the context then stays empty). The context
+ * is made on first use; if that fails, libsodium does the packet. A
+ * context is used by one thread at a time. aead_state_free() frees it,
+ * wiping the key it holds.
+ */
+struct aead_state {
+	void *evp;
+	bool any_key; /* not tied to one key: the key is set for each packet */
+};
+void aead_seal_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, size_t len,
+		    uint64_t counter, const uint8_t key[KEY_LEN]);
+bool aead_open_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, size_t len,
+		    uint64_t counter, const uint8_t key[KEY_LEN]);
+void aead_state_free(struct aead_state *st);
+/* "openssl" or "libsodium": what aead_*_data use. */
+const char *aead_data_backend(void);
+/* Once, from altuntun_init(). 0 or -1. */
+int crypto_init(void);
+
 /* XChaCha20-Poly1305 with a 24-byte nonce, same conventions. */
 void xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		const uint8_t nonce[XAEAD_NONCE_LEN], const uint8_t key[KEY_LEN]);

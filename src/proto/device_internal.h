@@ -19,9 +19,11 @@ struct keypair {
 	uint32_t remote_index;
 	uint8_t send_key[KEY_LEN];
 	uint8_t recv_key[KEY_LEN];
+	struct aead_state send_aead, recv_aead; /* data-path contexts of the keys */
 	uint64_t send_counter;
 	struct replay_window replay;
 	uint64_t birth_ns;
+	uint64_t id; /* unique per device: tells sessions apart (altuntun_crypt) */
 	bool initiator;
 	bool send_valid;
 	bool recv_valid;
@@ -124,6 +126,7 @@ struct altuntun_device {
 	bool was_under_load;
 
 	uint64_t next_deadline_ns; /* lower bound of every peer timer */
+	uint64_t last_keypair_id;
 };
 
 /* device.c */

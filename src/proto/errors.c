@@ -43,6 +43,8 @@ const char *altuntun_strerror(int code)
 		return "queued until a handshake completes";
 	if (code == ALTUNTUN_DELIVER)
 		return "decrypted packet to deliver";
+	if (code == ALTUNTUN_DECRYPT)
+		return "data message to decrypt";
 	if (code > 0 || code <= ALTUNTUN_ERR__LAST || !messages[-code])
 		return "unknown error";
 	return messages[-code];

@@ -11,6 +11,8 @@ void keypair_free(altuntun_device *dev, struct keypair *kp)
 	if (!kp)
 		return;
 	index_table_remove(&dev->indices, &kp->entry);
+	aead_state_free(&kp->send_aead);
+	aead_state_free(&kp->recv_aead);
 	crypto_wipe(kp, sizeof(*kp));
 	free(kp);
 }

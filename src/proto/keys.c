@@ -11,8 +11,8 @@
 
 int altuntun_init(void)
 {
-	/* 1 means already initialised, which is fine. */
-	return sodium_init() < 0 ? -1 : 0;
+	/* Again is fine. */
+	return crypto_init();
 }
 
 void altuntun_generate_private_key(uint8_t key[ALTUNTUN_KEY_LEN])

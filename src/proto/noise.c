@@ -315,6 +315,7 @@ struct keypair *noise_begin_session(altuntun_device *dev, struct altuntun_peer *
 	second = kp->initiator ? kp->recv_key : kp->send_key;
 	kdf(first, second, NULL, hs->chaining_key, NULL, 0);
 	kp->birth_ns = mono_ns;
+	kp->id = ++dev->last_keypair_id;
 	kp->remote_index = hs->remote_index;
 	kp->send_valid = true;
 	kp->recv_valid = true;

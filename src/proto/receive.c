@@ -191,32 +191,36 @@ static void keep_key_fresh_on_receive(altuntun_device *dev, struct altuntun_peer
 	}
 }
 
-static int receive_data(altuntun_device *dev, struct altuntun_now now,
-			const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
-			struct altuntun_out *out)
+/* A data message up to its decryption: the keypair it is for, if usable. */
+static int data_keypair(altuntun_device *dev, struct altuntun_now now, uint32_t index,
+			uint64_t counter, struct altuntun_out *out, struct keypair **kpo)
 {
-	const struct message_data *hdr = (const void *)buf;
-	struct altuntun_peer *peer;
 	struct index_entry *e;
 	struct keypair *kp;
-	uint64_t counter;
+
+	e = index_table_lookup(&dev->indices, index, INDEX_KEYPAIR);
+	if (!e)
+		return ALTUNTUN_ERR_UNKNOWN_INDEX;
+	kp = e->keypair;
+	out->peer = e->peer;
+	if (!kp->recv_valid || now.mono_ns - kp->birth_ns >= REJECT_AFTER_TIME ||
+	    counter >= REJECT_AFTER_MESSAGES)
+		return ALTUNTUN_ERR_KEY_EXPIRED;
+	*kpo = kp;
+	return ALTUNTUN_OK;
+}
+
+/* A data message whose tag verified: replay window, session and timers,
+ * then the inner packet. */
+static int data_accept(altuntun_device *dev, struct altuntun_now now,
+		       const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+		       struct keypair *kp, uint64_t counter, struct altuntun_out *out)
+{
+	struct altuntun_peer *peer = kp->entry.peer;
 	size_t plain_len, inner;
 	const uint8_t *src;
 	int family;
 
-	e = index_table_lookup(&dev->indices, hdr->receiver_index, INDEX_KEYPAIR);
-	if (!e)
-		return ALTUNTUN_ERR_UNKNOWN_INDEX;
-	kp = e->keypair;
-	peer = e->peer;
-	out->peer = peer;
-	counter = le64toh(hdr->counter);
-	if (!kp->recv_valid || now.mono_ns - kp->birth_ns >= REJECT_AFTER_TIME ||
-	    counter >= REJECT_AFTER_MESSAGES)
-		return ALTUNTUN_ERR_KEY_EXPIRED;
-	if (!aead_open(buf + ALTUNTUN_HEADROOM, buf + ALTUNTUN_HEADROOM, len - ALTUNTUN_HEADROOM,
-		       NULL, 0, counter, kp->recv_key))
-		return ALTUNTUN_ERR_DECRYPT;
 	if (!replay_check(&kp->replay, counter, REJECT_AFTER_MESSAGES))
 		return ALTUNTUN_ERR_REPLAY;
 	plain_len = len - ALTUNTUN_HEADROOM - AEAD_TAG_LEN;
@@ -244,9 +248,81 @@ static int receive_data(altuntun_device *dev, struct altuntun_now now,
 	return ALTUNTUN_DELIVER;
 }
 
+static int receive_data(altuntun_device *dev, struct altuntun_now now,
+			const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+			struct altuntun_out *out)
+{
+	const struct message_data *hdr = (const void *)buf;
+	uint64_t counter = le64toh(hdr->counter);
+	struct keypair *kp;
+	int r;
+
+	r = data_keypair(dev, now, hdr->receiver_index, counter, out, &kp);
+	if (r != ALTUNTUN_OK)
+		return r;
+	if (!aead_open_data(&kp->recv_aead, buf + ALTUNTUN_HEADROOM, buf + ALTUNTUN_HEADROOM,
+			    len - ALTUNTUN_HEADROOM, counter, kp->recv_key))
+		return ALTUNTUN_ERR_DECRYPT;
+	return data_accept(dev, now, from, buf, len, kp, counter, out);
+}
+
 static bool valid_source(const struct altuntun_endpoint *from)
 {
 	return from && (from->addr.sa.sa_family == AF_INET || from->addr.sa.sa_family == AF_INET6);
+}
+
+int altuntun_receive_prepare(altuntun_device *dev, struct altuntun_now now,
+			     const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+			     struct altuntun_out *out, struct altuntun_crypt *crypt)
+{
+	const struct message_data *hdr = (const void *)buf;
+	struct keypair *kp;
+	uint32_t type;
+	uint64_t counter;
+	int r;
+
+	if (!crypt)
+		return ALTUNTUN_ERR_INVALID_ARGUMENT;
+	if (!buf || !valid_source(from) || len < sizeof(struct message_data) + AEAD_TAG_LEN)
+		return altuntun_receive(dev, now, from, buf, len, out);
+	memcpy(&type, buf, sizeof(type));
+	if (le32toh(type) != MESSAGE_DATA)
+		return altuntun_receive(dev, now, from, buf, len, out);
+	memset(out, 0, sizeof(*out));
+	counter = le64toh(hdr->counter);
+	r = data_keypair(dev, now, hdr->receiver_index, counter, out, &kp);
+	if (r != ALTUNTUN_OK)
+		return r;
+	memcpy(crypt->key, kp->recv_key, sizeof(crypt->key));
+	crypt->counter = counter;
+	crypt->data = buf + ALTUNTUN_HEADROOM;
+	crypt->len = len - ALTUNTUN_HEADROOM;
+	crypt->index = hdr->receiver_index;
+	crypt->session = kp->id;
+	crypt->ok = false;
+	return ALTUNTUN_DECRYPT;
+}
+
+int altuntun_receive_finish(altuntun_device *dev, struct altuntun_now now,
+			    const struct altuntun_endpoint *from, uint8_t *buf, size_t len,
+			    struct altuntun_out *out, struct altuntun_crypt *crypt)
+{
+	struct keypair *kp;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!crypt || !buf || !valid_source(from) || crypt->data != buf + ALTUNTUN_HEADROOM ||
+	    crypt->len + ALTUNTUN_HEADROOM != len)
+		return ALTUNTUN_ERR_INVALID_ARGUMENT;
+	/* The session may have ended or been replaced since the prepare. */
+	r = data_keypair(dev, now, crypt->index, crypt->counter, out, &kp);
+	if (r != ALTUNTUN_OK)
+		return r;
+	if (kp->id != crypt->session)
+		return ALTUNTUN_ERR_KEY_EXPIRED;
+	if (!crypt->ok)
+		return ALTUNTUN_ERR_DECRYPT;
+	return data_accept(dev, now, from, buf, len, kp, crypt->counter, out);
 }
 
 int altuntun_receive(altuntun_device *dev, struct altuntun_now now,

@@ -93,8 +93,9 @@ static size_t padded_length(size_t len, size_t mtu)
 	return padded;
 }
 
-/* Encrypts buf[HEADROOM .. HEADROOM+len) in place; returns the datagram length. */
-static size_t seal_data(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len, size_t mtu)
+/* Writes the header and the padding of buf[HEADROOM .. HEADROOM+len);
+ * returns the padded plaintext length. */
+static size_t frame_data(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len, size_t mtu)
 {
 	struct message_data *hdr = (struct message_data *)buf;
 	size_t padded = padded_length(len, mtu);
@@ -103,9 +104,17 @@ static size_t seal_data(struct keypair *kp, uint64_t counter, uint8_t *buf, size
 	hdr->type = htole32(MESSAGE_DATA);
 	hdr->receiver_index = kp->remote_index;
 	hdr->counter = htole64(counter);
-	aead_seal(buf + ALTUNTUN_HEADROOM, buf + ALTUNTUN_HEADROOM, padded, NULL, 0, counter,
-		  kp->send_key);
-	return sizeof(*hdr) + padded + AEAD_TAG_LEN;
+	return padded;
+}
+
+/* Encrypts buf[HEADROOM .. HEADROOM+len) in place; returns the datagram length. */
+static size_t seal_data(struct keypair *kp, uint64_t counter, uint8_t *buf, size_t len, size_t mtu)
+{
+	size_t padded = frame_data(kp, counter, buf, len, mtu);
+
+	aead_seal_data(&kp->send_aead, buf + ALTUNTUN_HEADROOM, buf + ALTUNTUN_HEADROOM, padded,
+		       counter, kp->send_key);
+	return sizeof(struct message_data) + padded + AEAD_TAG_LEN;
 }
 
 static void note_sent(altuntun_device *dev, struct altuntun_peer *peer, size_t plain_len,
@@ -216,13 +225,20 @@ static bool inner_destination(const uint8_t *pkt, size_t len, int *family, const
 	return false;
 }
 
-int altuntun_send(altuntun_device *dev, struct altuntun_now now, uint8_t *buf, size_t len,
-		  size_t cap, size_t mtu, struct altuntun_out *out)
+/*
+ * altuntun_send() up to the encryption: with `crypt`, the packet is framed
+ * and its AEAD left to the caller (altuntun_send_prepare); without, it is
+ * sealed here.
+ */
+static int send_packet(altuntun_device *dev, struct altuntun_now now, uint8_t *buf, size_t len,
+		       size_t cap, size_t mtu, struct altuntun_out *out,
+		       struct altuntun_crypt *crypt)
 {
 	uint8_t *pkt = buf + ALTUNTUN_HEADROOM;
 	struct altuntun_peer *peer;
 	struct keypair *kp;
 	const uint8_t *dst;
+	uint64_t counter;
 	int family, ret;
 
 	memset(out, 0, sizeof(*out));
@@ -252,13 +268,41 @@ int altuntun_send(altuntun_device *dev, struct altuntun_now now, uint8_t *buf, s
 		peer_send_staged(dev, peer, now);
 		return ALTUNTUN_QUEUED;
 	}
-	out->len = seal_data(kp, kp->send_counter++, buf, len, mtu);
+	counter = kp->send_counter++;
+	if (crypt) {
+		size_t padded = frame_data(kp, counter, buf, len, mtu);
+
+		memcpy(crypt->key, kp->send_key, sizeof(crypt->key));
+		crypt->counter = counter;
+		crypt->data = pkt;
+		crypt->len = padded;
+		crypt->index = 0;
+		crypt->ok = false;
+		out->len = sizeof(struct message_data) + padded + AEAD_TAG_LEN;
+	} else {
+		out->len = seal_data(kp, counter, buf, len, mtu);
+	}
 	out->data = buf;
 	out->endpoint = peer->endpoint;
 	peer->stats.tx_bytes += out->len;
 	note_sent(dev, peer, len, now);
 	keep_key_fresh(dev, peer, now);
 	return ALTUNTUN_OK;
+}
+
+int altuntun_send(altuntun_device *dev, struct altuntun_now now, uint8_t *buf, size_t len,
+		  size_t cap, size_t mtu, struct altuntun_out *out)
+{
+	return send_packet(dev, now, buf, len, cap, mtu, out, NULL);
+}
+
+int altuntun_send_prepare(altuntun_device *dev, struct altuntun_now now, uint8_t *buf, size_t len,
+			  size_t cap, size_t mtu, struct altuntun_out *out,
+			  struct altuntun_crypt *crypt)
+{
+	if (!crypt)
+		return ALTUNTUN_ERR_INVALID_ARGUMENT;
+	return send_packet(dev, now, buf, len, cap, mtu, out, crypt);
 }
 
 void altuntun_send_batch(altuntun_device *dev, struct altuntun_now now,

@@ -19,6 +19,7 @@
 #            (A_IMPL=debian or =wggo gives a pure wireguard-go reference run)
 #   B_IMPLS  kinds on side B, default "altuntun debian modern"
 #   XFER_MB  size of the checksummed transfer (default 20)
+#   ALTUNTUN_NO_OFFLOAD=1  AltunTun without offloads (interop_no_offload.sh)
 
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -225,11 +226,26 @@ check_shutdown() { # LABEL
 	fi
 }
 
+# The data path's mode, from altuntun-cli's log: offloads on (TSO from the
+# TUN, UDP GSO/GRO), or off with ALTUNTUN_NO_OFFLOAD=1 (interop_no_offload.sh).
+check_offload_mode() { # LABEL LOGFILE
+	local label=$1 logf=$2 want="TSO4/6"
+	[[ ${ALTUNTUN_NO_OFFLOAD:-} == 1 ]] && want="offloads off"
+	if grep -qF -- "$want" "$logf"; then
+		pass "$label: altuntun-cli logged '$want'"
+	else
+		soft_fail "$label: no '$want' in $(basename "$logf"): $(grep -F offload "$logf" | head -n 1)"
+	fi
+}
+
 # ---- scenarios -------------------------------------------------------------
 
 a_initiates() { # KIND_B TAG
 	local kind=$1 l="A=$A_IMPL B=$1"
 	make_pair "$kind" "$2"
+	if [[ $A_IMPL == altuntun ]]; then
+		check_offload_mode "$l A" "$AT_TMP/altuntun-$IFA.log"
+	fi
 	check_ping "$l ping A->B (A initiates)" "$NSA" "$IN4_B"
 	check_handshake "$l handshake"
 	check_ping "$l ping B->A" "$NSB" "$IN4_A"
