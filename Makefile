@@ -108,7 +108,7 @@ install: all
 	install -m 0755 $(B)/libaltuntun.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/altuntun.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 docs/altuntun-cli.8 docs/altuntun-cni.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	@echo "To let ordinary users start tunnels: setcap cap_net_admin+ep $(DESTDIR)$(PREFIX)/bin/altuntun-cli"
+	@echo "To let ordinary users start tunnels: setcap cap_net_admin+ep $(DESTDIR)$(PREFIX)/bin/altuntun-cli (their UAPI sockets: $$XDG_RUNTIME_DIR/wireguard; see docs/namespaces.md, Rootless)"
 
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz

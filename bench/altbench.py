@@ -318,6 +318,63 @@ def vm_kib(pid, key="VmRSS"):
     return total
 
 
+class Other:
+    """CPU used meanwhile by processes that are not the benchmark's: every
+    process outside our namespaces except this script and kernel threads.
+    On a shared 2-core machine a run with more than DISTURBED cores of other
+    load is marked '*' in the tables."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.t0 = self._ticks()
+        self.w0 = time.monotonic()
+
+    def _ticks(self):
+        ours = set()
+        for ns in self.ctx.ns:
+            try:
+                ours.add(os.stat(f"/run/netns/{ns}").st_ino)
+            except OSError:
+                pass
+        me = os.getpid()
+        t = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == me:
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                fl = st[st.rfind(")") + 2:].split()
+                if int(fl[6]) & 0x00200000 or int(fl[1]) == me:  # PF_KTHREAD, our child
+                    continue
+                if ours and os.stat(f"/proc/{d}/ns/net").st_ino in ours:
+                    continue
+            except (OSError, IndexError, ValueError):
+                continue
+            t[d] = int(fl[11]) + int(fl[12])
+        return t
+
+    @classmethod
+    def sample(cls, ctx, window=1.0):
+        o = cls(ctx)
+        time.sleep(window)
+        return o.cores()
+
+    def cores(self):
+        t1 = self._ticks()
+        dt = max(time.monotonic() - self.w0, 1e-3)
+        return sum(v - self.t0.get(p, 0) for p, v in t1.items()) / HZ / dt
+
+
+DISTURBED = float(os.environ.get("BENCH_DISTURBED_CORES", "0.25"))
+
+
+def runs_list(rs, key, digits=0):
+    """'588, 566*': the runs, '*' where other load exceeded DISTURBED cores."""
+    return ", ".join(f"{r[key]:.{digits}f}" + ("*" if r.get("other", 0) > DISTURBED else "")
+                     for r in rs if r.get(key) is not None) or "failed"
+
+
 def machine_busy_ticks():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -486,6 +543,7 @@ def part_throughput(ctx):
         for test, extra in tests:
             for impl in order:
                 t = tunnels[impl]
+                oth = Other(ctx)
                 c0, m0, w0 = cpu_ticks(t.pids), machine_busy_ticks(), time.monotonic()
                 try:
                     d = iperf(ns_a, t.ip_b, SECONDS, extra)
@@ -504,19 +562,20 @@ def part_throughput(ctx):
                     "cpu_s": cpu_s,
                     "cpu_per_gb": cpu_s / gb if cpu_s is not None and gb > 0 else None,
                     "busy_cores": (m1 - m0) / HZ / (w1 - w0),
+                    "other": oth.cores(),
                 }
                 runs.setdefault((test, impl), []).append(rec)
                 out(f"RUN throughput round={rnd} test={test} impl={impl} "
                     f"mbit_s={rec['mbps']:.1f} bytes={rec['bytes']} retransmits={rec['retrans']} "
                     f"tunnel_cpu_s={fmt(cpu_s, 2)} cpu_s_per_gb={fmt(rec['cpu_per_gb'], 2)} "
-                    f"machine_busy_cores={rec['busy_cores']:.2f}")
+                    f"machine_busy_cores={rec['busy_cores']:.2f} other_cores={rec['other']:.2f}")
     ctx.release()
 
     out()
     out(f"## TCP throughput (iperf3, {SECONDS} s per run, {ROUNDS} rounds, A->B, inner MTU 1420)")
     out()
     headers = ["test", "impl", "Mbit/s (mean)", "runs", "ratio", "retransmits",
-               "tunnel CPU s", "CPU s/GB", "CPU/GB ratio", "busy cores"]
+               "tunnel CPU s", "CPU s/GB", "CPU/GB ratio", "busy cores", "other load"]
     rows = []
     for test, _ in tests:
         ref = runs.get((test, REF), [])
@@ -528,11 +587,14 @@ def part_throughput(ctx):
             cpg = mean([r["cpu_per_gb"] for r in rs])
             rows.append([
                 "1 stream" if test == "tcp1" else "4 streams (-P 4)", impl, fmt(mb, 0),
-                ", ".join(f"{r['mbps']:.0f}" for r in rs) or "failed", fmt(ratio(mb, ref_mbps), 2),
+                runs_list(rs, "mbps"), fmt(ratio(mb, ref_mbps), 2),
                 fmt(mean([r["retrans"] for r in rs]), 0),
                 fmt(mean([r["cpu_s"] for r in rs]), 2), fmt(cpg, 2),
-                fmt(ratio(cpg, ref_cpg), 2), fmt(mean([r["busy_cores"] for r in rs]), 2)])
+                fmt(ratio(cpg, ref_cpg), 2), fmt(mean([r["busy_cores"] for r in rs]), 2),
+                fmt(mean([r["other"] for r in rs]), 2)])
     table(headers, rows)
+    out(f"(busy cores: whole machine; other load: cores used by processes not of this benchmark; "
+        f"* = run with other load > {DISTURBED})")
     out()
     for test, _ in tests:
         ref = runs.get((test, REF), [])
@@ -563,6 +625,7 @@ def part_udp(ctx):
         for test, size in tests:
             for impl in order:
                 t = tunnels[impl]
+                oth = Other(ctx)
                 c0 = cpu_ticks(t.pids)
                 try:
                     d = iperf(ns_a, t.ip_b, UDP_SECONDS, ["-u", "-l", str(size), "-b", "0"])
@@ -580,11 +643,13 @@ def part_udp(ctx):
                     "rx_mbps": rcv["bits_per_second"] / 1e6,
                     "loss": rcv.get("lost_percent"),
                     "cpu_s": (c1 - c0) / HZ if t.pids else None,
+                    "other": oth.cores(),
                 }
                 runs.setdefault((test, impl), []).append(rec)
                 out(f"RUN udp round={rnd} test={test} impl={impl} sent_pps={rec['tx_pps']:.0f} "
                     f"received_pps={rec['rx_pps']:.0f} received_mbit_s={rec['rx_mbps']:.1f} "
-                    f"loss_pct={fmt(rec['loss'], 1)} tunnel_cpu_s={fmt(rec['cpu_s'], 2)}")
+                    f"loss_pct={fmt(rec['loss'], 1)} tunnel_cpu_s={fmt(rec['cpu_s'], 2)} "
+                    f"other_cores={rec['other']:.2f}")
     ctx.release()
 
     out()
@@ -592,7 +657,7 @@ def part_udp(ctx):
         "reached the iperf3 server)")
     out()
     headers = ["test", "impl", "sent pkt/s", "received pkt/s", "runs (rx pkt/s)",
-               "received Mbit/s", "ratio", "loss %", "tunnel CPU s"]
+               "received Mbit/s", "ratio", "loss %", "tunnel CPU s", "other load"]
     rows = []
     for test, size in tests:
         ref = runs.get((test, REF), [])
@@ -603,12 +668,14 @@ def part_udp(ctx):
             v = mean([r[key] for r in rs])
             rows.append([f"-l {size}", impl, fmt(mean([r["tx_pps"] for r in rs]), 0),
                          fmt(mean([r["rx_pps"] for r in rs]), 0),
-                         ", ".join(f"{r['rx_pps']:.0f}" for r in rs) or "failed",
+                         runs_list(rs, "rx_pps"),
                          fmt(mean([r["rx_mbps"] for r in rs]), 0), fmt(ratio(v, refv), 2),
                          fmt(mean([r["loss"] for r in rs]), 1),
-                         fmt(mean([r["cpu_s"] for r in rs]), 2)])
+                         fmt(mean([r["cpu_s"] for r in rs]), 2),
+                         fmt(mean([r["other"] for r in rs]), 2)])
     table(headers, rows)
-    out("(ratio: received pkt/s for -l 64, received Mbit/s for -l 1372)")
+    out("(ratio: received pkt/s for -l 64, received Mbit/s for -l 1372; "
+        f"* = run with other load > {DISTURBED} cores)")
     out()
     for test, size in tests:
         for key, unit, name in (("rx_pps", "pkt/s", "received_pps"),
@@ -648,22 +715,28 @@ def part_latency(ctx):
     samples = {}  # (state, impl) -> list of times
     sent = {}
     load_mbps = {}
+    other = {}
     ping_secs = PING_COUNT * 0.01 + 1
     for rnd in range(1, ROUNDS + 1):
         for impl in order:
             t = tunnels[impl]
+            oth = Other(ctx)
             ts, n = ping_times(ns_a, t.ip_b, PING_COUNT)
+            other.setdefault(("idle", impl), []).append(oth.cores())
             samples.setdefault(("idle", impl), []).extend(ts)
             sent[("idle", impl)] = sent.get(("idle", impl), 0) + n
             out(f"RUN latency round={rnd} state=idle impl={impl} replies={len(ts)}/{n} "
                 f"avg_ms={fmt(mean(ts), 3)} p50_ms={fmt(pct(ts, 50), 3)} "
-                f"p99_ms={fmt(pct(ts, 99), 3)} max_ms={fmt(max(ts) if ts else None, 3)}")
+                f"p99_ms={fmt(pct(ts, 99), 3)} max_ms={fmt(max(ts) if ts else None, 3)} "
+                f"other_cores={other[('idle', impl)][-1]:.2f}")
             # under load: one TCP stream A->B while pinging A->B
             dur = int(ping_secs + 3)
             p = ctx.spawn(ns_a, ["iperf3", "-c", t.ip_b, "-t", str(dur), "-J"], "iperf3-load",
                           stdout=subprocess.PIPE)
             time.sleep(1.0)
+            oth = Other(ctx)
             ts, n = ping_times(ns_a, t.ip_b, PING_COUNT)
+            other.setdefault(("load", impl), []).append(oth.cores())
             try:
                 so, _ = p.communicate(timeout=dur + 30)
                 d = json.loads(so)
@@ -679,7 +752,7 @@ def part_latency(ctx):
             out(f"RUN latency round={rnd} state=load impl={impl} replies={len(ts)}/{n} "
                 f"avg_ms={fmt(mean(ts), 3)} p50_ms={fmt(pct(ts, 50), 3)} "
                 f"p99_ms={fmt(pct(ts, 99), 3)} max_ms={fmt(max(ts) if ts else None, 3)} "
-                f"load_mbit_s={fmt(mb, 0)}")
+                f"load_mbit_s={fmt(mb, 0)} other_cores={other[('load', impl)][-1]:.2f}")
             time.sleep(0.5)
     ctx.release()
 
@@ -688,7 +761,7 @@ def part_latency(ctx):
         "TCP stream A->B through the same tunnel)")
     out()
     headers = ["state", "impl", "replies", "min ms", "avg ms", "p50 ms", "p99 ms", "max ms",
-               "avg ratio", "p99 ratio", "load Mbit/s"]
+               "avg ratio", "p99 ratio", "load Mbit/s", "other load"]
     rows = []
     for state in ("idle", "load"):
         ref = samples.get((state, REF), [])
@@ -699,7 +772,8 @@ def part_latency(ctx):
                          fmt(pct(ts, 99), 3), fmt(max(ts) if ts else None, 3),
                          fmt(ratio(mean(ts), mean(ref)), 2),
                          fmt(ratio(pct(ts, 99), pct(ref, 99)), 2),
-                         fmt(mean(load_mbps.get(impl, [])), 0) if state == "load" else ""])
+                         fmt(mean(load_mbps.get(impl, [])), 0) if state == "load" else "",
+                         fmt(mean(other.get((state, impl), [])), 2)])
     table(headers, rows)
     out()
     for state in ("idle", "load"):
@@ -754,6 +828,7 @@ def part_handshake(ctx):
                     nsrun(ns_b, ["wg", "setconf", ifn, conf], timeout=120)
                     run(["ip", "-n", ns_b, "link", "set", ifn, "up"])
                     time.sleep(0.3)
+                    oth = Other(ctx)
                     c0 = cpu_ticks([p.pid])
                     r = nsrun(ns_a, [HSGEN, "blast", "--pool", pool, "--to", f"{VETH_B}:51820",
                                      "--seconds", str(HS_SECONDS), "--rate", str(HS_RATE)] + extra,
@@ -772,12 +847,14 @@ def part_handshake(ctx):
                         "sent_s": float(d["sent_per_s"]),
                         "cores": (c1 - c0) / HZ / HS_SECONDS,
                         "wrapped": d.get("wrapped") == "1",
+                        "other": oth.cores(),
                     }
                     res.setdefault((mode, impl), []).append(rec)
                     out(f"RUN handshake round={rnd} mode={mode} impl={impl} "
                         f"steady_responses_per_s={rec['resp_s']:.0f} "
                         f"steady_cookies_per_s={rec['cookie_s']:.0f} "
-                        f"responder_cores={rec['cores']:.2f} {r.stdout.strip()}")
+                        f"responder_cores={rec['cores']:.2f} other_cores={rec['other']:.2f} "
+                        f"{r.stdout.strip()}")
                 except (BenchError, KeyError, ValueError, subprocess.TimeoutExpired) as e:
                     log(f"handshake {mode} {impl} round {rnd}: {e}")
                 finally:
@@ -793,7 +870,7 @@ def part_handshake(ctx):
         "initiation from that address carries a valid MAC2 (legitimate clients under load).")
     out()
     headers = ["mode", "impl", "sent/s", "responses/s", "runs", "ratio", "cookie replies/s",
-               "responder CPU cores"]
+               "responder CPU cores", "other load"]
     rows = []
     for mode, _ in modes:
         refv = mean([r["resp_s"] for r in res.get((mode, REF), [])])
@@ -801,10 +878,12 @@ def part_handshake(ctx):
             rs = res.get((mode, impl), [])
             v = mean([r["resp_s"] for r in rs])
             rows.append([mode, impl, fmt(mean([r["sent_s"] for r in rs]), 0), fmt(v, 0),
-                         ", ".join(f"{r['resp_s']:.0f}" for r in rs) or "failed",
+                         runs_list(rs, "resp_s"),
                          fmt(ratio(v, refv), 2), fmt(mean([r["cookie_s"] for r in rs]), 0),
-                         fmt(mean([r["cores"] for r in rs]), 2)])
+                         fmt(mean([r["cores"] for r in rs]), 2),
+                         fmt(mean([r["other"] for r in rs]), 2)])
     table(headers, rows)
+    out(f"(* = run with other load > {DISTURBED} cores)")
     if any(r["wrapped"] for v in res.values() for r in v):
         out("WARNING: the initiation pool wrapped (replayed initiations were sent)")
     out()
@@ -852,6 +931,7 @@ def part_scale(ctx):
                     run(["ip", "-n", ns, "link", "set", ifn, "up"])
                     time.sleep(0.2)
                     rss0 = vm_kib(p.pid)
+                    oth = Other(ctx)
                     t0 = time.monotonic()
                     nsrun(ns, ["wg", "setconf", ifn, conf], timeout=900)
                     t_set = time.monotonic() - t0
@@ -866,11 +946,11 @@ def part_scale(ctx):
                         raise BenchError(f"wg show failed: {r.stderr.decode()[:200]}")
                     cnt = len(nsrun(ns, ["wg", "show", ifn, "peers"], timeout=900).stdout.split())
                     rec = {"set_s": t_set, "rss0": rss0, "rss1": rss1, "show_s": t_show,
-                           "peers": cnt, "hwm": vm_kib(p.pid, "VmHWM")}
+                           "peers": cnt, "hwm": vm_kib(p.pid, "VmHWM"), "other": oth.cores()}
                     res.setdefault((n, impl), []).append(rec)
                     out(f"RUN scale peers={n} round={rnd} impl={impl} setconf_s={t_set:.2f} "
                         f"rss_before_kib={rss0} rss_after_kib={rss1} hwm_kib={rec['hwm']} "
-                        f"show_s={t_show:.2f} peers_listed={cnt}")
+                        f"show_s={t_show:.2f} peers_listed={cnt} other_cores={rec['other']:.2f}")
                 except (BenchError, subprocess.TimeoutExpired) as e:
                     log(f"scale {n} {impl}: {e}")
                     why = "failed"
@@ -893,7 +973,7 @@ def part_scale(ctx):
         "interface up)")
     out()
     headers = ["peers", "impl", "setconf s", "ratio", "VmRSS before MiB", "VmRSS after MiB",
-               "ratio", "VmHWM MiB", "wg show s", "ratio", "peers listed"]
+               "ratio", "VmHWM MiB", "wg show s", "ratio", "peers listed", "other load"]
     rows = []
     for n in SCALE_PEERS:
         ref = res.get((n, REF), [])
@@ -901,14 +981,15 @@ def part_scale(ctx):
         for impl in IMPL_ORDER:
             rs = res.get((n, impl), [])
             if not rs and (n, impl) in errors:
-                rows.append([n, impl, errors[(n, impl)]] + [""] * 8)
+                rows.append([n, impl, errors[(n, impl)]] + [""] * 9)
                 continue
             s, m, sh = (mean([r[k] for r in rs]) for k in ("set_s", "rss1", "show_s"))
             rows.append([n, impl, fmt(s, 2), fmt(ratio(s, rset), 2),
                          fmt(mean([r["rss0"] / 1024 for r in rs]), 1),
                          fmt(m / 1024 if m is not None else None, 1), fmt(ratio(m, rrss), 2),
                          fmt(mean([r["hwm"] / 1024 for r in rs]), 1), fmt(sh, 2),
-                         fmt(ratio(sh, rshow), 2), fmt(mean([r["peers"] for r in rs]), 0)])
+                         fmt(ratio(sh, rshow), 2), fmt(mean([r["peers"] for r in rs]), 0),
+                         fmt(mean([r["other"] for r in rs]), 2)])
     table(headers, rows)
     if any("too many" in v for v in errors.values()):
         out("(wireguard-go refuses a peer beyond its MaxPeers = 65536: `wg setconf` fails part way)")
@@ -937,6 +1018,7 @@ def part_memory(ctx):
             continue
         t = tunnels[impl]
         idle_a, idle_b = vm_kib(t.pid_a), vm_kib(t.pid_b)
+        oth = Other(ctx)
         try:
             d = iperf(ns_a, t.ip_b, MEM_BURST)
             mb = d["end"]["sum_received"]["bits_per_second"] / 1e6
@@ -947,12 +1029,12 @@ def part_memory(ctx):
         rec = {"idle_a": idle_a, "idle_b": idle_b, "after_a": vm_kib(t.pid_a),
                "after_b": vm_kib(t.pid_b), "hwm_a": vm_kib(t.pid_a, "VmHWM"),
                "hwm_b": vm_kib(t.pid_b, "VmHWM"), "mbps": mb,
-               "threads_a": _threads(t.pid_a)}
+               "threads_a": _threads(t.pid_a), "other": oth.cores()}
         res[impl] = rec
         out(f"RUN memory impl={impl} idle_rss_kib_sender={idle_a} idle_rss_kib_receiver={idle_b} "
             f"after_rss_kib_sender={rec['after_a']} after_rss_kib_receiver={rec['after_b']} "
             f"hwm_kib_sender={rec['hwm_a']} hwm_kib_receiver={rec['hwm_b']} "
-            f"burst_mbit_s={fmt(mb, 0)} threads={rec['threads_a']}")
+            f"burst_mbit_s={fmt(mb, 0)} threads={rec['threads_a']} other_cores={rec['other']:.2f}")
     ctx.release()
 
     out()
@@ -1052,29 +1134,6 @@ def _meminfo(key):
     return 0
 
 
-def foreign_cores(window=1.0):
-    """CPU cores used by every process but this one over `window` seconds."""
-    me = os.getpid()
-
-    def ticks():
-        t = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit() and int(d) != me:
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        st = f.read()
-                except OSError:
-                    continue
-                fl = st[st.rfind(")") + 2:].split()
-                t[d] = int(fl[11]) + int(fl[12])
-        return t
-    t0 = ticks()
-    time.sleep(window)
-    t1 = ticks()
-    # processes that exited meanwhile are not counted (their time is gone)
-    return sum(v - t0.get(p, 0) for p, v in t1.items()) / HZ / window
-
-
 def other_tunnel_daemons():
     """Other wireguard-go / altuntun processes on the machine (noise warning)."""
     n = 0
@@ -1130,7 +1189,7 @@ def main(argv):
         for part in parts:
             out()
             log(f"part {part} starts; loadavg {open('/proc/loadavg').read().split()[0]}; "
-                f"other processes use {foreign_cores():.2f} cores")
+                f"other processes use {Other.sample(ctx):.2f} cores")
             t0 = time.monotonic()
             try:
                 PARTS[part](ctx)

@@ -2,9 +2,11 @@
 /* The altuntun-cli daemon's start-up, main loop and shutdown (see agent.h). */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include "netns.h"
 #include "nsid.h"
 #include "privsep.h"
+#include "rootless.h"
+#include "socket_dir.h"
 
 #define NSEC_PER_SEC 1000000000ull
 /* The timer is re-armed at least this often, whatever the library says. */
@@ -130,6 +134,40 @@ static void link_event(struct ev_source *src, uint32_t events)
 	}
 }
 
+/* Rootless --netns pid:PID: the process is gone (its pidfd is readable). */
+static void pid_event(struct ev_source *src, uint32_t events)
+{
+	struct agent *a = ev_container_of(src, struct agent, pid_src);
+
+	(void)events;
+	log_info("process %d (--netns pid:%d) has ended", (int)rootless_watch_pid(),
+		 (int)rootless_watch_pid());
+	agent_stop(a, 0, "the process of the namespace ended");
+}
+
+/* Our TUN, opened in NS, keeps NS alive: follow the process instead. */
+static int setup_pid_watch(struct agent *a)
+{
+	pid_t pid = rootless_watch_pid();
+	int r;
+
+	if (pid <= 0)
+		return 0;
+	/* Close-on-exec by itself. */
+	r = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (r < 0) {
+		r = -errno;
+		log_error("cannot watch process %d (pidfd_open): %s", (int)pid, strerror(-r));
+		return r;
+	}
+	a->pid_src.fd = r;
+	a->pid_src.handler = pid_event;
+	r = ev_add(&a->loop, &a->pid_src, EPOLLIN);
+	if (r < 0)
+		log_error("epoll: %s", strerror(-r));
+	return r;
+}
+
 static void sock_watch_event(struct ev_source *src, uint32_t events)
 {
 	struct agent *a = ev_container_of(src, struct agent, sock_watch_src);
@@ -149,6 +187,7 @@ static void init_fds(struct agent *a)
 	a->signal_src.fd = -1;
 	a->link.fd = -1;
 	a->link_src.fd = -1;
+	a->pid_src.fd = -1;
 	a->sock.fd = a->sock.watch_fd = -1;
 	a->sock_watch_src.fd = -1;
 	a->netns_fd = -1;
@@ -209,6 +248,46 @@ static const char *tun_hint(int err)
 	}
 }
 
+/*
+ * The UAPI socket's path: /var/run/wireguard/NAME.sock, or for a user who
+ * cannot write there $XDG_RUNTIME_DIR/wireguard/NAME.sock (socket_dir.h),
+ * said in the log and, in the foreground, on stderr. An inherited socket
+ * (WG_UAPI_FD, the protocol process) has its own path: nothing is picked.
+ */
+static int agent_socket_path(struct agent *a, char path[UAPI_SOCKET_PATH_MAX])
+{
+	const struct agent_options *o = a->opt;
+	const char *name = o->uapi_name[0] ? o->uapi_name : a->ifname;
+	char dir[UAPI_SOCKET_PATH_MAX], why[512];
+	bool is_user;
+	int r;
+
+	if (o->uapi_fd >= 0 || o->privsep_child)
+		return uapi_socket_path(path, name);
+	r = socket_dir_pick(dir, sizeof(dir), &is_user, why, sizeof(why));
+	if (r < 0) {
+		log_error("no directory for the UAPI socket: %s", why);
+		if (o->foreground && !log_is_stderr())
+			fprintf(stderr, "altuntun-cli: no directory for the UAPI socket: %s\n", why);
+		return r;
+	}
+	r = uapi_socket_path_in(path, dir, name);
+	if (r < 0) {
+		log_error("UAPI socket name too long");
+		return r;
+	}
+	if (is_user) {
+		log_info("UAPI socket %s (%s is not writable by uid %u; "
+			 "`altuntun-cli wg show` lists it)", path, UAPI_SOCKET_DIR,
+			 (unsigned)geteuid());
+		if (o->foreground && !log_is_stderr())
+			fprintf(stderr, "altuntun-cli: UAPI socket %s\n", path);
+	} else {
+		log_debug("UAPI socket %s", path);
+	}
+	return 0;
+}
+
 /* The UAPI socket: inherited (WG_UAPI_FD) or created. */
 static int setup_uapi_socket(struct agent *a, const char *path)
 {
@@ -252,6 +331,62 @@ static int setup_uapi_socket(struct agent *a, const char *path)
 }
 
 /*
+ * --netns NS of a user namespace we own, without privilege here (rootless.h):
+ * the TUN is opened in NS by a child that joined the user namespace and NS,
+ * and configured through rtnetlink sockets made there the same way. The
+ * link is not followed through an nsid (home would not give us one); with
+ * pid:PID, the end of PID ends the daemon.
+ */
+static int setup_tun_rootless(struct agent *a)
+{
+	const struct agent_options *o = a->opt;
+	unsigned mtu = 0;
+	int r;
+
+	rootless_enable(a->netns_fd);
+	if (!rootless_enabled()) {
+		log_error("--netns %s: cannot open its user namespace", o->netns);
+		return -EPERM;
+	}
+	r = netns_link_find(a->netns_fd, a->ifname, &a->ifindex, NULL);
+	if (r == 0) {
+		log_error("cannot create TUN interface %s in namespace %s: an interface of "
+			  "that name exists there", a->ifname, o->netns);
+		return -EEXIST;
+	}
+	r = rootless_tun_open_in(a->netns_fd, a->ifname);
+	if (r < 0) {
+		log_error("cannot create TUN interface %s in namespace %s (from its user "
+			  "namespace): %s%s", a->ifname, o->netns, strerror(-r),
+			  r == -EACCES ? " (/dev/net/tun must be readable and writable by us)" : "");
+		return r;
+	}
+	a->tun_src.fd = r;
+	a->tun_src.handler = agent_tun_event;
+	r = netns_link_find(a->netns_fd, a->ifname, &a->ifindex, &mtu);
+	if (r == 0 && mtu != o->mtu)
+		r = netns_link_set_mtu(a->netns_fd, a->ifindex, o->mtu);
+	if (r < 0) {
+		log_error("cannot set up %s in namespace %s: %s", a->ifname, o->netns,
+			  strerror(-r));
+		return r;
+	}
+	a->mtu = o->mtu;
+	a->link_nsid = LINK_WATCH_LOST;
+	if (!strncmp(o->netns, "pid:", 4))
+		rootless_set_watch_pid((pid_t)atoi(o->netns + 4));
+	else
+		log_warn("--netns %s: our TUN, opened there, keeps the namespace alive while "
+			 "we run (pid:PID would end with PID)", o->netns);
+	log_info("%s created in namespace %s from its user namespace (rootless); UDP stays "
+		 "here", a->ifname, o->netns);
+	r = ev_add(&a->loop, &a->tun_src, EPOLLIN);
+	if (r < 0)
+		log_error("epoll: %s", strerror(-r));
+	return r;
+}
+
+/*
  * --netns: the TUN is created here, moved into the namespace and configured
  * there without keeping anything of it open (docs/namespaces.md). Returns 1
  * when the namespace is the current one, for setup_tun() to go on as usual.
@@ -283,6 +418,9 @@ static int setup_tun_netns(struct agent *a)
 		a->netns_fd = -1;
 		return 1;
 	}
+	r = rootless_needed(a->netns_fd);
+	if (r > 0)
+		return setup_tun_rootless(a);
 	r = netns_tun_create(a->netns_fd, a->ifname, o->mtu, &t, err, sizeof(err));
 	if (r < 0) {
 		log_error("cannot create TUN interface %s in namespace %s: %s%s", a->ifname,
@@ -315,6 +453,7 @@ static void release_netns(struct agent *a)
 	if (a->netns_fd >= 0)
 		close(a->netns_fd);
 	a->netns_fd = -1;
+	rootless_release();
 }
 
 /* The interface: inherited (WG_TUN_FD) or created, with its MTU. */
@@ -425,7 +564,7 @@ static int agent_start(struct agent *a)
 			log_error("WG_TUN_FD=%d is not a usable TUN device: %s%s", o->tun_fd,
 				  strerror(-r),
 				  r == -EPROTONOSUPPORT
-					  ? " (a TUN with IFF_NO_PI and no IFF_VNET_HDR is needed)"
+					  ? " (a TUN, not a TAP, with IFF_NO_PI is needed)"
 					  : "");
 			return r;
 		}
@@ -433,11 +572,9 @@ static int agent_start(struct agent *a)
 			log_info("WG_TUN_FD is interface %s (%s was named)", a->ifname, o->ifname);
 	}
 	log_set_tag(a->ifname);
-	r = uapi_socket_path(path, o->uapi_name[0] ? o->uapi_name : a->ifname);
-	if (r < 0) {
-		log_error("UAPI socket name too long");
+	r = agent_socket_path(a, path);
+	if (r < 0)
 		return r;
-	}
 
 	/* Refuse a name that a live daemon serves before touching anything. */
 	if (o->uapi_fd < 0) {
@@ -525,6 +662,9 @@ static int agent_start(struct agent *a)
 		log_error("epoll: %s", strerror(-r));
 		return r;
 	}
+	r = setup_pid_watch(a);
+	if (r < 0)
+		return r;
 
 	/* Last: once the socket exists, wg may configure us. */
 	r = setup_uapi_socket(a, path);
@@ -552,6 +692,7 @@ static void agent_cleanup(struct agent *a)
 	a->sock.watch_fd = -1;
 	uapi_socket_close(&a->sock);
 	close_source(a, &a->link_src);
+	close_source(a, &a->pid_src);
 	a->link.fd = -1;
 	release_netns(a);
 	if (a->udp4_src.fd >= 0 || a->udp6_src.fd >= 0 || a->udp.fd4 >= 0 || a->udp.fd6 >= 0)

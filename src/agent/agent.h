@@ -45,6 +45,7 @@ struct agent {
 	struct ev_source signal_src;
 	struct link_watch link;
 	struct ev_source link_src;
+	struct ev_source pid_src;   /* pidfd of --netns pid:PID when rootless (rootless.h) */
 	int netns_fd;  /* --netns: the target namespace, open during start-up only */
 	int link_nsid; /* home's nsid for the namespace of the link; -1: home */
 	struct uapi_socket sock;

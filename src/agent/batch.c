@@ -448,7 +448,8 @@ static void tx_flush(struct agent *a)
 			m->iovlen = 1;
 			m->gso_size = (uint16_t)o->len;
 			bytes = o->len;
-			closed = false;
+			/* Datagrams this large (a jumbo MTU) go one by one. */
+			closed = o->len > DP_GSO_MAX_BYTES / 2;
 			nmsg++;
 		}
 		nseg++;

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "options.h"
+#include "wg_wrapper.h"
 
 #define PROG "altuntun-cli"
 
@@ -90,6 +91,9 @@ int main(int argc, char **argv)
 
 	if (ensure_stdio() < 0)
 		return 1;
+	/* `altuntun-cli wg ARGS...`: wg(8) that sees this user's sockets. */
+	if (argc >= 2 && !strcmp(argv[1], "wg"))
+		return wg_wrapper_main(argc - 1, argv + 1);
 	log_init(PROG);
 	/* Writes to closed sockets and pipes are handled where they fail. */
 	signal(SIGPIPE, SIG_IGN);

@@ -47,12 +47,15 @@ void options_usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"Usage: %s [options] IFNAME\n"
+		"       %s wg ARGS...\n"
 		"       %s --version | --help\n"
 		"\n"
 		"Creates the TUN interface IFNAME, serves the WireGuard userspace API on\n"
 		"/var/run/wireguard/IFNAME.sock (configure it with wg(8)) and carries the\n"
 		"tunnel's traffic. Without -f it returns once the interface and the socket\n"
-		"exist and keeps running in the background.\n"
+		"exist and keeps running in the background. A user who cannot write to\n"
+		"/var/run/wireguard gets $XDG_RUNTIME_DIR/wireguard/IFNAME.sock instead;\n"
+		"`%s wg ARGS...` runs wg(8) so that it sees those sockets.\n"
 		"\n"
 		"Options:\n"
 		"  -f, --foreground            stay in the foreground, log to stderr\n"
@@ -87,7 +90,7 @@ void options_usage(FILE *f, const char *prog)
 		"  WG_PROCESS_FOREGROUND=1     same as --foreground\n"
 		"  WG_SUDO=1                   same as --disable-drop-privileges\n"
 		"  ALTUNTUN_NO_OFFLOAD=1       same as --no-offload\n",
-		prog, prog, OPTIONS_MTU_DEFAULT, OPTIONS_MTU_MIN, OPTIONS_MTU_MAX,
+		prog, prog, prog, prog, OPTIONS_MTU_DEFAULT, OPTIONS_MTU_MIN, OPTIONS_MTU_MAX,
 		OPTIONS_THREADS_MAX);
 }
 

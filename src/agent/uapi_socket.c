@@ -17,7 +17,12 @@
 
 int uapi_socket_path(char out[UAPI_SOCKET_PATH_MAX], const char *name)
 {
-	int n = snprintf(out, UAPI_SOCKET_PATH_MAX, "%s/%s.sock", UAPI_SOCKET_DIR, name);
+	return uapi_socket_path_in(out, UAPI_SOCKET_DIR, name);
+}
+
+int uapi_socket_path_in(char out[UAPI_SOCKET_PATH_MAX], const char *dir, const char *name)
+{
+	int n = snprintf(out, UAPI_SOCKET_PATH_MAX, "%s/%s.sock", dir, name);
 
 	if (n < 0 || (size_t)n >= UAPI_SOCKET_PATH_MAX)
 		return -ENAMETOOLONG;

@@ -25,6 +25,8 @@ struct uapi_socket {
 
 /* /var/run/wireguard/NAME.sock; -ENAMETOOLONG if it does not fit. */
 int uapi_socket_path(char out[UAPI_SOCKET_PATH_MAX], const char *name);
+/* DIR/NAME.sock (socket_dir.h picks DIR). */
+int uapi_socket_path_in(char out[UAPI_SOCKET_PATH_MAX], const char *dir, const char *name);
 /*
  * Makes sure nothing live serves `path`: 0 if it is free (a stale socket is
  * removed), -EADDRINUSE if a process answers on it, -EEXIST if it is not a

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "netns.h"
 #include "platform.h"
+#include "rootless.h"
 
 /* libnl's error codes as errno values. */
 static int nl_errno(int nlerr)
@@ -73,7 +74,19 @@ static int sock_in(int nsfd, struct nl_sock **out)
 	*out = NULL;
 	if (!sk)
 		return -ENOMEM;
-	r = netns_run_in(nsfd, connect_here, sk);
+	if (nsfd >= 0 && rootless_enabled()) {
+		/* A user namespace we own (rootless.h): a child makes it there. */
+		r = rootless_netlink_socket_in(nsfd);
+		if (r >= 0) {
+			int fd = r;
+
+			r = nl_errno(nl_socket_set_fd(sk, NETLINK_ROUTE, fd));
+			if (r < 0)
+				close(fd);
+		}
+	} else {
+		r = netns_run_in(nsfd, connect_here, sk);
+	}
 	if (r < 0) {
 		nl_socket_free(sk);
 		return r;

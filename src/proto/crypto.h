@@ -52,7 +52,8 @@ bool aead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, 
  * The same AEAD for data messages, with a context kept per key and
  * direction between packets: OpenSSL's EVP ChaCha20-Poly1305 when the
  * library is built with ALTUNTUN_AEAD_OPENSSL (docs/performance.md, "Which
- * AEAD"), libsodium otherwise (the context then stays empty). The context
+ * AEAD"), except for messages under 256 bytes, and libsodium otherwise
+ * (the context then stays empty). The same bytes either way. The context
  * is made on first use; if that fails, libsodium does the packet. A
  * context is used by one thread at a time. aead_state_free() frees it,
  * wiping the key it holds.

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "agent.h"
 #include "offload.h"
+#include "options.h"
 #include "test.h"
 
 /* ---- an independent checksum: big-endian 16-bit words, one at a time ---- */
@@ -614,4 +616,36 @@ TEST(offload_gro_batch_full)
 		CHECK(gro_add(&b, pkt, sizeof(pkt)));
 	CHECK(!gro_add(&b, pkt, sizeof(pkt)));
 	CHECK_EQ(b.ngroups, GRO_MAX_PACKETS);
+}
+
+/* ---- turning offloads off ---- */
+
+TEST(offload_options)
+{
+	struct agent_options o;
+	char err[256];
+	char *with[] = { "altuntun-cli", "--no-offload", "wg0", NULL };
+	char *without[] = { "altuntun-cli", "wg0", NULL };
+
+	unsetenv("ALTUNTUN_NO_OFFLOAD");
+	unsetenv("ALTUNTUN_OFFLOAD_OFF");
+	CHECK_EQ(options_parse(&o, 3, with, err, sizeof(err)), OPTIONS_RUN);
+	CHECK(o.no_offload);
+	CHECK_EQ(datapath_offloads(&o), 0);
+	CHECK_EQ(options_parse(&o, 2, without, err, sizeof(err)), OPTIONS_RUN);
+	CHECK(!o.no_offload);
+	CHECK_EQ(datapath_offloads(&o), DP_OFFLOAD_ALL);
+	setenv("ALTUNTUN_NO_OFFLOAD", "1", 1);
+	CHECK_EQ(options_parse(&o, 2, without, err, sizeof(err)), OPTIONS_RUN);
+	CHECK(o.no_offload);
+	unsetenv("ALTUNTUN_NO_OFFLOAD");
+	CHECK_EQ(options_parse(&o, 2, without, err, sizeof(err)), OPTIONS_RUN);
+	/* One at a time, for measurements; unknown names change nothing. */
+	setenv("ALTUNTUN_OFFLOAD_OFF", "gro,coalesce", 1);
+	CHECK_EQ(datapath_offloads(&o), DP_OFFLOAD_TSO | DP_OFFLOAD_UDP_GSO);
+	setenv("ALTUNTUN_OFFLOAD_OFF", "tso", 1);
+	CHECK_EQ(datapath_offloads(&o), DP_OFFLOAD_ALL & ~DP_OFFLOAD_TSO);
+	setenv("ALTUNTUN_OFFLOAD_OFF", "xgso,gsox,grow", 1);
+	CHECK_EQ(datapath_offloads(&o), DP_OFFLOAD_ALL);
+	unsetenv("ALTUNTUN_OFFLOAD_OFF");
 }
