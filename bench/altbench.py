@@ -67,14 +67,18 @@ MEM_BURST = _env_int("BENCH_MEM_SECONDS", 3)
 SCALE_PEERS = [int(x) for x in os.environ.get("BENCH_SCALE_PEERS", "10000,65000,100000").split(",") if x]
 SCALE_ROUNDS = _env_int("BENCH_SCALE_ROUNDS", 1)
 
+ALTUNTUN_BASE_CLI = os.environ.get("ALTUNTUN_BASE_CLI", "")
+
 REF = "wggo-modern"
-IMPL_ORDER = ["altuntun", "wggo-debian", "wggo-modern"]
+IMPL_ORDER = ["altuntun"] + (["altuntun-base"] if ALTUNTUN_BASE_CLI else []) + \
+    ["wggo-debian", "wggo-modern"]
 _sel = os.environ.get("BENCH_IMPLS")
 if _sel:
     IMPL_ORDER = [x for x in _sel.split(",") if x]
 
 IMPL_DESC = {
     "altuntun": "altuntun-cli (this repo, build/altuntun-cli)",
+    "altuntun-base": "altuntun-cli baseline (BENCH_BASELINE_REV)",
     "wggo-debian": "wireguard-go 0.0.20220316 (Debian 12 package)",
     "wggo-modern": "wireguard-go 0.0.20250522 (../shared/anchors, TUN TSO/GRO + UDP GSO/GRO)",
     "veth": "plain veth, no tunnel (ceiling)",
@@ -88,6 +92,8 @@ VETH_A, VETH_B = "10.201.0.1", "10.201.0.2"
 def impl_cmd(impl, ifname):
     if impl == "altuntun":
         return [ALTUNTUN_CLI, "-f", ifname]
+    if impl == "altuntun-base":
+        return [ALTUNTUN_BASE_CLI, "-f", ifname]
     if impl == "wggo-debian":
         return [WGGO_DEBIAN, "-f", ifname]
     if impl == "wggo-modern":
@@ -1119,10 +1125,13 @@ def header():
         f"BENCH_HS_SOURCES={HS_SOURCES} BENCH_SCALE_PEERS={','.join(map(str, SCALE_PEERS))} "
         f"BENCH_MEM_SECONDS={MEM_BURST}")
     IMPL_DESC["altuntun"] = os.environ.get("ALTUNTUN_DESC", IMPL_DESC["altuntun"])
+    IMPL_DESC["altuntun-base"] = os.environ.get("ALTUNTUN_BASE_DESC", IMPL_DESC["altuntun-base"])
     for impl in IMPL_ORDER + ["veth"]:
         out(f"# {impl}: {IMPL_DESC.get(impl, impl)}")
     out(f"# altuntun-cli sha256 {sha256(ALTUNTUN_CLI)[:16]}; "
         f"options: {' '.join(impl_cmd('altuntun', 'IFNAME')[1:])}")
+    if ALTUNTUN_BASE_CLI:
+        out(f"# altuntun-base sha256 {sha256(ALTUNTUN_BASE_CLI)[:16]}")
     out(f"# ratios are value / {REF}'s value (same run)")
 
 
@@ -1149,7 +1158,7 @@ def other_tunnel_daemons():
 
 
 def main(argv):
-    global ALTUNTUN_CLI, HSGEN
+    global ALTUNTUN_CLI, ALTUNTUN_BASE_CLI, HSGEN
     parts = argv or list(PARTS)
     bad = [p for p in parts if p not in PARTS]
     if bad:
@@ -1175,6 +1184,8 @@ def main(argv):
         signal.signal(s, on_signal)
     # Measure copies: a rebuild of build/ during the run changes nothing here.
     ALTUNTUN_CLI = snapshot(ctx, ALTUNTUN_CLI)
+    if ALTUNTUN_BASE_CLI:
+        ALTUNTUN_BASE_CLI = snapshot(ctx, ALTUNTUN_BASE_CLI, "altuntun-cli-base")
     if os.access(HSGEN, os.X_OK):
         HSGEN = snapshot(ctx, HSGEN)
 
@@ -1212,8 +1223,8 @@ def main(argv):
     return status
 
 
-def snapshot(ctx, path):
-    dst = ctx.path(os.path.basename(path))
+def snapshot(ctx, path, name=None):
+    dst = ctx.path(name or os.path.basename(path))
     shutil.copy2(path, dst)
     return dst
 
