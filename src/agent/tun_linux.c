@@ -15,13 +15,15 @@
 
 #define TUN_CLONE_DEVICE "/dev/net/tun"
 
-static int copy_name(char dst[IFNAMSIZ], const char *src)
+/* A zeroed ifreq naming `name`; -EINVAL for an empty or too long name. */
+static int ifreq_for(struct ifreq *ifr, const char *name)
 {
-	size_t len = strnlen(src, IFNAMSIZ);
+	size_t len = strnlen(name, IFNAMSIZ);
 
+	memset(ifr, 0, sizeof(*ifr));
 	if (len == 0 || len >= IFNAMSIZ)
 		return -EINVAL;
-	memcpy(dst, src, len + 1);
+	memcpy(ifr->ifr_name, name, len + 1);
 	return 0;
 }
 
@@ -38,8 +40,7 @@ int tun_open(const char *name, char actual[IFNAMSIZ])
 	struct ifreq ifr;
 	int fd, r;
 
-	memset(&ifr, 0, sizeof(ifr));
-	r = copy_name(ifr.ifr_name, name);
+	r = ifreq_for(&ifr, name);
 	if (r < 0)
 		return r;
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
@@ -101,8 +102,7 @@ int tun_set_mtu(const char *name, unsigned mtu)
 
 	if (mtu == 0 || mtu > 65535)
 		return -EINVAL;
-	memset(&ifr, 0, sizeof(ifr));
-	r = copy_name(ifr.ifr_name, name);
+	r = ifreq_for(&ifr, name);
 	if (r < 0)
 		return r;
 	ifr.ifr_mtu = (int)mtu;
@@ -114,8 +114,7 @@ int tun_get_mtu(const char *name, unsigned *mtu)
 	struct ifreq ifr;
 	int r;
 
-	memset(&ifr, 0, sizeof(ifr));
-	r = copy_name(ifr.ifr_name, name);
+	r = ifreq_for(&ifr, name);
 	if (r < 0)
 		return r;
 	r = if_ioctl(SIOCGIFMTU, &ifr);
@@ -132,8 +131,7 @@ int tun_set_up(const char *name)
 	struct ifreq ifr;
 	int r;
 
-	memset(&ifr, 0, sizeof(ifr));
-	r = copy_name(ifr.ifr_name, name);
+	r = ifreq_for(&ifr, name);
 	if (r < 0)
 		return r;
 	r = if_ioctl(SIOCGIFFLAGS, &ifr);
