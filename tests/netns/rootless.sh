@@ -200,29 +200,38 @@ sc_file_capability() {
 # Rootless: the user's own user + network namespace (unshare -Urn, a
 # sleeper), the daemon started by the same user without any privilege,
 # --netns pid:PID. "Home" is NS_U, with the veth to the peer.
-sc_userns() {
-	local sp pid proto out rc=0 log plain=$BIN_DIR/altuntun-cli-plain
+# Starts the sleeper (SP) and the daemon (PID, its protocol process PROTO,
+# its log ULOG) as the user, --netns pid:SP.
+userns_start() {
+	local plain=$BIN_DIR/altuntun-cli-plain
 	peer_setup
 	cp "$CLI" "$plain"
 	chmod 755 "$plain"
-	log=$AT_TMP/userns-$IF_U.log
+	PLAIN=$plain
+	ULOG=$AT_TMP/userns-$IF_U.log
 	ip netns exec "$NS_U" setpriv --reuid="$TUID" --regid="$TGID" --clear-groups -- \
 		unshare -Urn sleep 600 &
-	sp=$!
-	AT_PIDS+=("$sp")
-	wait_for 5 bash -c "[[ \$(readlink /proc/$sp/ns/user) != \$(readlink /proc/self/ns/user) ]]" ||
+	SP=$!
+	AT_PIDS+=("$SP")
+	wait_for 5 bash -c "[[ \$(readlink /proc/$SP/ns/user) != \$(readlink /proc/self/ns/user) ]]" ||
 		fail "the sleeper has no user namespace of its own"
-	check "the sleeper's namespace is the user's (owner uid $(stat -c %u "/proc/$sp"))" \
-		test "$(stat -c %u "/proc/$sp")" = "$TUID"
+	check "the sleeper's namespace is the user's (owner uid $(stat -c %u "/proc/$SP"))" \
+		test "$(stat -c %u "/proc/$SP")" = "$TUID"
 	ip netns exec "$NS_U" env XDG_RUNTIME_DIR="$XDG" \
 		setpriv --reuid="$TUID" --regid="$TGID" --clear-groups -- \
-		"$plain" -f -v --config "$CONF" --netns "pid:$sp" "$IF_U" >"$log" 2>&1 &
-	pid=$!
-	AT_PIDS+=("$pid")
-	wait_for 10 test -S "$XDG/wireguard/$IF_U.sock" || fail "no socket in $XDG/wireguard: $(cat "$log")"
-	wait_for 5 has_proto "$pid" || fail "no protocol process: $(cat "$log")"
-	proto=$(proto_of "$pid")
-	wait_for 5 file_has "$log" "privileges dropped" || true
+		"$plain" -f -v --config "$CONF" --netns "pid:$SP" "$IF_U" >"$ULOG" 2>&1 &
+	PID=$!
+	AT_PIDS+=("$PID")
+	wait_for 10 test -S "$XDG/wireguard/$IF_U.sock" || fail "no socket in $XDG/wireguard: $(cat "$ULOG")"
+	wait_for 5 has_proto "$PID" || fail "no protocol process: $(cat "$ULOG")"
+	PROTO=$(proto_of "$PID")
+	wait_for 5 file_has "$ULOG" "privileges dropped" || true
+}
+
+sc_userns() {
+	local sp pid proto out rc=0 log plain
+	userns_start
+	sp=$SP pid=$PID proto=$PROTO log=$ULOG plain=$PLAIN
 	check "created from the user namespace" file_has "$log" "from its user namespace (rootless)"
 	check "the interface is in the sleeper's namespace" nsenter -t "$sp" -n ip link show "$IF_U"
 	check "... not at home" no_link_in "$NS_U" "$IF_U"
@@ -251,6 +260,19 @@ sc_userns() {
 	check "... the socket is removed" wait_for 5 test ! -e "$XDG/wireguard/$IF_U.sock"
 }
 
+# Rootless, the TUN was opened inside the namespace (rootless.h), so its
+# deletion must be seen there too: the daemon ends, nothing is left.
+sc_userns_link_del() {
+	userns_start
+	check "the interface is in the sleeper's namespace" nsenter -t "$SP" -n ip link show "$IF_U"
+	nsenter -t "$SP" -n ip link del "$IF_U" || fail "cannot delete $IF_U"
+	check "deleting the interface ends the daemon" wait_for 5 bash -c "! kill -0 $PID 2>/dev/null"
+	check "... saying why" file_has "$ULOG" "the interface was deleted"
+	check "... the socket is removed" wait_for 5 test ! -e "$XDG/wireguard/$IF_U.sock"
+	check "... and no process of it is left" bash -c "! kill -0 $PROTO 2>/dev/null"
+	check "the sleeper still runs" kill -0 "$SP"
+}
+
 sc_no_dir() {
 	local ns ifc out rc=0
 	ns=$(ns_name n)
@@ -267,5 +289,6 @@ sc_no_dir() {
 scenario "an ordinary user with cap_net_admin+ep: --config, socket, ping, altuntun-cli wg" \
 	sc_file_capability
 scenario "rootless: unshare -Urn, --netns pid:PID without privilege" sc_userns
+scenario "rootless: the interface deleted inside the namespace" sc_userns_link_del
 scenario "no writable socket directory: a clear error" sc_no_dir
 finish
