@@ -530,6 +530,47 @@ static int apply_config(struct agent *a, struct config *cfg)
 	return 0;
 }
 
+/*
+ * The routes through the link that carry an MTU (route_mtu.h), read once
+ * the link watch hears their changes. Another namespace can be read only
+ * with CAP_SYS_ADMIN: the bootstrap can, and its table is shared with the
+ * protocol processes it forks, which cannot. Without it anywhere (rootless)
+ * the link is new, so the routes of --config are all it has.
+ */
+static void load_routes(struct agent *a)
+{
+	int nsfd = -1, r;
+
+	a->routes = route_mtu_shared();
+	if (!a->routes)
+		return;
+	a->link.routes = a->routes;
+	if (a->link_nsid != -1) {
+		nsfd = a->netns_fd >= 0 ? dup(a->netns_fd) : netns_open_of_tun(a->tun_src.fd);
+		if (nsfd < 0) {
+			r = nsfd < -1 ? nsfd : -errno;
+			goto from_config;
+		}
+	}
+	r = route_mtu_load(a->routes, nsfd, a->ifindex);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (r == 0) {
+		log_debug("%u routes with an MTU through %s", a->routes->n, a->ifname);
+		return;
+	}
+from_config:
+	log_debug("cannot read the routes of %s (%s): keeping the %u known", a->ifname,
+		  strerror(-r), a->routes->n);
+	if (!a->opt->config)
+		return;
+	for (size_t i = 0; i < a->opt->config->iface.n_routes; i++) {
+		const struct config_route *rt = &a->opt->config->iface.routes[i];
+
+		route_mtu_add(a->routes, rt->dst.family, &rt->dst.addr, rt->dst.cidr, rt->mtu);
+	}
+}
+
 static int agent_start(struct agent *a)
 {
 	const struct agent_options *o = a->opt;
@@ -642,6 +683,7 @@ static int agent_start(struct agent *a)
 		link_watch_close(&a->link);
 		return r;
 	}
+	load_routes(a);
 	a->link_src.fd = a->link.fd;
 	a->link_src.handler = link_event;
 	r = ev_add(&a->loop, &a->link_src, EPOLLIN);

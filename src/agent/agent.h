@@ -16,6 +16,7 @@
 #include "link_watch.h"
 #include "options.h"
 #include "platform.h"
+#include "route_mtu.h"
 #include "uapi.h"
 #include "uapi_server.h"
 #include "uapi_socket.h"
@@ -44,6 +45,8 @@ struct agent {
 	uint64_t armed_ns;
 	struct ev_source signal_src;
 	struct link_watch link;
+	struct route_mtu *routes; /* route_mtu_shared(): routes through the link with an
+				   * MTU, for padding; NULL: not followed */
 	struct ev_source link_src;
 	struct ev_source pid_src;   /* pidfd of --netns pid:PID when rootless (rootless.h) */
 	int netns_fd;  /* --netns: the target namespace, open during start-up only */

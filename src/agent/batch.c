@@ -402,13 +402,15 @@ static void tx_flush(struct agent *a)
 	now = agent_now();
 	for (size_t i = 0; i < d->ntx; i++) {
 		struct dp_tx *t = &d->tx[i];
+		unsigned mtu = route_mtu_of_packet(a->routes, t->buf + ALTUNTUN_HEADROOM, t->len,
+						   a->mtu);
 		int r;
 
 		if (d->wk.started)
-			r = altuntun_send_prepare(a->dev, now, t->buf, t->len, t->cap, a->mtu,
-						  &d->out[i], &d->crypt[nseg++]);
+			r = altuntun_send_prepare(a->dev, now, t->buf, t->len, t->cap, mtu, &d->out[i],
+						  &d->crypt[nseg++]);
 		else
-			r = altuntun_send(a->dev, now, t->buf, t->len, t->cap, a->mtu, &d->out[i]);
+			r = altuntun_send(a->dev, now, t->buf, t->len, t->cap, mtu, &d->out[i]);
 		d->res[i] = r;
 		if (r != ALTUNTUN_OK && d->wk.started)
 			nseg--;

@@ -16,6 +16,7 @@
 #include "netns.h"
 #include "nsid.h"
 #include "platform.h"
+#include "route_mtu.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -27,7 +28,10 @@
 
 int link_watch_open(struct link_watch *w, int ifindex, const char *name, unsigned mtu)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+	};
 	int size = 1 << 20;
 
 	memset(w, 0, sizeof(*w));
@@ -104,6 +108,23 @@ static void resync_home(struct link_watch *w)
 	memcpy(w->name, name, sizeof(w->name));
 	if (tun_get_mtu(name, &mtu) == 0)
 		w->mtu = mtu;
+}
+
+/* Notifications were lost: the routes are read again where we can. */
+static void resync_routes(struct link_watch *w)
+{
+	int r;
+
+	if (!w->routes || w->gone)
+		return;
+	if (w->nsid != -1) {
+		log_warn("interface %s: route notifications were lost; routes with an MTU are "
+			 "followed again from the next change on", w->name);
+		return;
+	}
+	r = route_mtu_load(w->routes, -1, w->ifindex);
+	if (r < 0)
+		log_warn("interface %s: cannot read the routes again: %s", w->name, strerror(-r));
 }
 
 int link_watch_locate(int tun_fd, struct link_location *out)
@@ -187,6 +208,9 @@ static void relocate(struct link_watch *w, bool moved)
 	}
 	if (loc.nsid != w->nsid || loc.ifindex != w->ifindex) {
 		w->moves++;
+		/* Routes do not move with a link. */
+		if (w->routes)
+			route_mtu_clear(w->routes);
 		if (loc.nsid < 0)
 			log_info("interface %s is now in the home namespace, index %d", loc.name,
 				 loc.ifindex);
@@ -213,6 +237,9 @@ static void parse_link(struct link_watch *w, const struct nlmsghdr *nh)
 	ifi = NLMSG_DATA(nh);
 	if (ifi->ifi_index != w->ifindex)
 		return;
+	/* Taking a link down removes its IPv4 routes without a word. */
+	if (w->routes && nh->nlmsg_type == RTM_NEWLINK && !(ifi->ifi_flags & IFF_UP))
+		route_mtu_clear(w->routes);
 	len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
 	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		size_t plen = RTA_PAYLOAD(rta);
@@ -298,6 +325,7 @@ int link_watch_process(struct link_watch *w)
 					relocate(w, false);
 				else
 					resync_home(w);
+				resync_routes(w);
 				continue;
 			}
 			return -errno;
@@ -314,6 +342,8 @@ int link_watch_process(struct link_watch *w)
 				break;
 			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
 				parse_link(w, nh);
+			else if (w->routes)
+				(void)route_mtu_update(w->routes, nh, w->ifindex);
 		}
 	}
 	return 0;

@@ -3,7 +3,9 @@
  * Follows our interface over rtnetlink (RTNLGRP_LINK), from a socket of the
  * home namespace: RTM_DELLINK for its ifindex means it was deleted;
  * RTM_NEWLINK carries its MTU and name. If notifications were lost (ENOBUFS)
- * the state is read again.
+ * the state is read again. Route notifications of the link's namespace feed
+ * `routes` (route_mtu.h) when it is set; it is emptied when the link goes
+ * down or moves, as the kernel then drops its routes.
  *
  * The link may live in another namespace (altuntun-cli --netns): then the
  * home namespace has an nsid for it (nsid.h) and the socket listens to all
@@ -23,6 +25,8 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+
+struct route_mtu;
 
 /* link_watch.nsid when the link could not be found again after a move. */
 #define LINK_WATCH_LOST (-2)
@@ -55,6 +59,7 @@ struct link_watch {
 	bool all_nsid;     /* NETLINK_LISTEN_ALL_NSID is on */
 	unsigned moves;    /* namespace changes followed so far */
 	link_locate_fn locate; /* NULL: link_watch_locate(tun_fd) */
+	struct route_mtu *routes; /* routes through the link with an MTU, or NULL */
 	void *locate_ctx;
 };
 
