@@ -6,12 +6,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "netns.h"
 #include "route_mtu.h"
+#include "rtnl.h"
 
 struct route_mtu *route_mtu_shared(void)
 {
@@ -236,9 +235,16 @@ struct load_ctx {
 	int ifindex;
 };
 
-static int dump_routes(void *arg)
+static int take_route(const struct nlmsghdr *nh, void *arg)
 {
 	struct load_ctx *c = arg;
+
+	(void)route_mtu_update(c->t, nh, c->ifindex);
+	return 0;
+}
+
+static int dump_routes(void *arg)
+{
 	struct {
 		struct nlmsghdr nh;
 		struct rtmsg rtm;
@@ -246,59 +252,14 @@ static int dump_routes(void *arg)
 		.nh = {
 			.nlmsg_len = sizeof(req),
 			.nlmsg_type = RTM_GETROUTE,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = (uint32_t)time(NULL),
+			.nlmsg_flags = NLM_F_DUMP,
 		},
 		.rtm = { .rtm_family = AF_UNSPEC },
 	};
-	union {
-		struct nlmsghdr nh;
-		char buf[32768];
-	} u;
-	int fd, r = 0;
-	bool done = false;
+	struct load_ctx *c = arg;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		r = -errno;
-		goto out;
-	}
 	route_mtu_clear(c->t);
-	while (!done) {
-		ssize_t n = recv(fd, u.buf, sizeof(u.buf), 0);
-		int len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		len = (int)n;
-		for (struct nlmsghdr *nh = &u.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_seq != req.nh.nlmsg_seq)
-				continue;
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				r = nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error ? e->error
-											 : -EPROTO;
-				goto out;
-			}
-			(void)route_mtu_update(c->t, nh, c->ifindex);
-		}
-		if (n == 0)
-			break;
-	}
-out:
-	close(fd);
-	return r;
+	return rtnl_talk(&req.nh, take_route, c);
 }
 
 int route_mtu_load(struct route_mtu *t, int nsfd, int ifindex)

@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "nsid.h"
-
-#define REPLY_BUF 32768
+#include "rtnl.h"
 
 struct request {
 	union {
@@ -36,68 +35,6 @@ static void add_attr(struct nlmsghdr *nh, unsigned short type, const void *data,
 	if (len)
 		memcpy(RTA_DATA(rta), data, len);
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
-/*
- * Sends one request (NLM_F_ACK is added) and hands every reply message to
- * fn until the kernel's acknowledgement. Returns the acknowledged status
- * (0 or a negative errno), or what fn returned if that was negative.
- */
-static int talk(struct nlmsghdr *req, int (*fn)(const struct nlmsghdr *nh, void *ctx), void *ctx)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	union {
-		struct nlmsghdr nh;
-		char buf[REPLY_BUF];
-	} u;
-	int fd, r = -EIO, fn_r = 0;
-	uint32_t seq = 1;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	req->nlmsg_seq = seq;
-	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = recv(fd, u.buf, sizeof(u.buf), 0);
-		int len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		len = (int)n;
-		for (struct nlmsghdr *nh = &u.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_seq != seq)
-				continue;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-					r = -EIO;
-				else
-					r = e->error;
-				goto out;
-			}
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				r = 0;
-				goto out;
-			}
-			if (fn && fn_r >= 0)
-				fn_r = fn(nh, ctx);
-		}
-	}
-out:
-	close(fd);
-	if (r == 0 && fn_r < 0)
-		r = fn_r;
-	return r;
 }
 
 static int parse_nsid(const struct nlmsghdr *nh, void *ctx)
@@ -140,7 +77,7 @@ int nsid_get(int nsfd)
 	int nsid = NETNSA_NSID_NOT_ASSIGNED, r;
 
 	nsid_request(&q, RTM_GETNSID, nsfd);
-	r = talk(&q.u.nh, parse_nsid, &nsid);
+	r = rtnl_talk(&q.u.nh, parse_nsid, &nsid);
 	if (r < 0)
 		return r;
 	return nsid >= 0 ? nsid : -ENOENT;
@@ -156,7 +93,7 @@ int nsid_get_or_assign(int nsfd)
 		return r;
 	nsid_request(&q, RTM_NEWNSID, nsfd);
 	add_attr(&q.u.nh, NETNSA_NSID, &any, sizeof(any));
-	r = talk(&q.u.nh, NULL, NULL);
+	r = rtnl_talk(&q.u.nh, NULL, NULL);
 	/* -EEXIST: someone else assigned one in between; fine. */
 	if (r < 0 && r != -EEXIST)
 		return r;
@@ -223,7 +160,7 @@ int nsid_link_get(int nsid, int ifindex, const char *name, struct nsid_link *out
 		add_attr(&q.u.nh, IFLA_TARGET_NETNSID, &id, sizeof(id));
 	}
 	add_attr(&q.u.nh, IFLA_EXT_MASK, &mask, sizeof(mask));
-	r = talk(&q.u.nh, parse_link, out);
+	r = rtnl_talk(&q.u.nh, parse_link, out);
 	if (r == 0 && out->ifindex <= 0)
 		r = -ENODEV;
 	return r;
