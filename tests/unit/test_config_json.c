@@ -18,6 +18,7 @@
 #include "config_json.h"
 #include "json_position.h"
 #include "options.h"
+#include "fake_iface.h"
 #include "test.h"
 #include "uapi_internal.h"
 
@@ -758,48 +759,6 @@ TEST(config_json_position)
 
 /* ---- applying ---- */
 
-struct fake_iface {
-	uint16_t port;
-	uint32_t fwmark;
-	unsigned port_calls, fwmark_calls, changed_calls;
-	int port_ret;
-};
-
-static uint16_t fake_get_port(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->port;
-}
-
-static int fake_set_port(void *ctx, uint16_t port)
-{
-	struct fake_iface *f = ctx;
-
-	f->port_calls++;
-	if (f->port_ret)
-		return f->port_ret;
-	f->port = port;
-	return 0;
-}
-
-static uint32_t fake_get_fwmark(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->fwmark;
-}
-
-static int fake_set_fwmark(void *ctx, uint32_t mark)
-{
-	struct fake_iface *f = ctx;
-
-	f->fwmark_calls++;
-	f->fwmark = mark;
-	return 0;
-}
-
-static void fake_changed(void *ctx)
-{
-	((struct fake_iface *)ctx)->changed_calls++;
-}
-
 static int fail_send(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint *to,
 		     const uint8_t *data, size_t len)
 {
@@ -820,14 +779,7 @@ static void side_init(struct side *s)
 	memset(s, 0, sizeof(*s));
 	s->dev = altuntun_device_new(&cb);
 	CHECK(s->dev != NULL);
-	s->ops = (struct uapi_iface_ops){
-		.ctx = &s->iface,
-		.get_listen_port = fake_get_port,
-		.set_listen_port = fake_set_port,
-		.get_fwmark = fake_get_fwmark,
-		.set_fwmark = fake_set_fwmark,
-		.changed = fake_changed,
-	};
+	s->ops = fake_iface_ops(&s->iface);
 }
 
 static char *get_text(struct side *s)

@@ -9,59 +9,10 @@
 #include <time.h>
 
 #include "altuntun.h"
+#include "fake_iface.h"
 #include "test.h"
 #include "uapi.h"
 #include "uapi_internal.h"
-
-struct fake_iface {
-	uint16_t port;
-	uint32_t fwmark;
-	int port_ret;   /* what set_listen_port answers */
-	int fwmark_ret; /* what set_fwmark answers */
-	unsigned port_calls;
-	unsigned fwmark_calls;
-	unsigned changed_calls;
-	uint16_t ports_set[4];
-};
-
-static uint16_t fake_get_port(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->port;
-}
-
-static int fake_set_port(void *ctx, uint16_t port)
-{
-	struct fake_iface *f = ctx;
-
-	if (f->port_calls < 4)
-		f->ports_set[f->port_calls] = port;
-	f->port_calls++;
-	if (f->port_ret < 0 && port != f->port)
-		return f->port_ret;
-	f->port = port;
-	return 0;
-}
-
-static uint32_t fake_get_fwmark(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->fwmark;
-}
-
-static int fake_set_fwmark(void *ctx, uint32_t mark)
-{
-	struct fake_iface *f = ctx;
-
-	f->fwmark_calls++;
-	if (f->fwmark_ret < 0)
-		return f->fwmark_ret;
-	f->fwmark = mark;
-	return 0;
-}
-
-static void fake_changed(void *ctx)
-{
-	((struct fake_iface *)ctx)->changed_calls++;
-}
 
 struct fixture {
 	altuntun_device *dev;
@@ -85,14 +36,7 @@ static void fx_init(struct fixture *fx)
 	memset(fx, 0, sizeof(*fx));
 	fx->dev = altuntun_device_new(&cb);
 	CHECK(fx->dev != NULL);
-	fx->ops = (struct uapi_iface_ops){
-		.ctx = &fx->iface,
-		.get_listen_port = fake_get_port,
-		.set_listen_port = fake_set_port,
-		.get_fwmark = fake_get_fwmark,
-		.set_fwmark = fake_set_fwmark,
-		.changed = fake_changed,
-	};
+	fx->ops = fake_iface_ops(&fx->iface);
 	fx->now.mono_ns = 100ull * 1000000000ull;
 	fx->now.wall_ns = 1700000000ull * 1000000000ull;
 }
