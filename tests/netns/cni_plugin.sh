@@ -31,9 +31,6 @@ OUT_H=10.210.0.1 OUT_P=10.210.0.2
 IN_P=10.211.0.2
 PORT_P=51821
 
-quiet() { "$@" >/dev/null 2>&1; }
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-
 # cni CMD NS(container, "" for none) IFNAME CID [CONFIG_FILE]: runs the plugin
 # in H; stdout to $AT_TMP/out.json, status in CNI_RC.
 cni() {

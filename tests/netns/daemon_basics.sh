@@ -21,13 +21,8 @@ CLI=$ALTUNTUN_CLI
 # ---- helpers -----------------------------------------------------------------
 
 sock_of() { echo "$WG_RUN_DIR/$1.sock"; }
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-no_link_in() { ! link_in "$@"; }
 not_alive() { ! at_alive "$1"; }
-no_file() { [[ ! -e $1 ]]; }
 mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
-contains() { grep -qF -- "$2" <<<"$1"; }
-file_has() { grep -qF -- "$2" "$1"; }
 
 # The altuntun-cli processes running in namespace NS.
 daemon_pids() {

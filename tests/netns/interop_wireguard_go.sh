@@ -38,43 +38,6 @@ PORT_A=51820 PORT_B=51821
 
 # ---- helper programs -------------------------------------------------------
 
-# tcp_sink.py HOST PORT: accepts one connection, prints "BYTES SHA256".
-cat >"$AT_TMP/tcp_sink.py" <<'EOF'
-import hashlib, socket, sys
-srv = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2])))
-srv.listen(1)
-conn, _ = srv.accept()
-h, n = hashlib.sha256(), 0
-while True:
-    b = conn.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest(), flush=True)
-EOF
-
-# tcp_send.py HOST PORT FILE: sends FILE and closes; prints "BYTES SHA256".
-cat >"$AT_TMP/tcp_send.py" <<'EOF'
-import hashlib, socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
-h, n = hashlib.sha256(), 0
-with open(sys.argv[3], "rb") as f:
-    while True:
-        b = f.read(1 << 16)
-        if not b:
-            break
-        c.sendall(b)
-        h.update(b)
-        n += len(b)
-c.shutdown(socket.SHUT_WR)
-c.recv(1)
-c.close()
-print(n, h.hexdigest(), flush=True)
-EOF
-
 # iperf_summary.py: iperf3 -J on stdin -> "X Mbit/s, R retransmits".
 cat >"$AT_TMP/iperf_summary.py" <<'EOF'
 import json, sys
@@ -168,11 +131,11 @@ check_iperf() { # LABEL
 # check_transfer LABEL SEND_NS RECV_NS RECV_ADDR
 check_transfer() {
 	local label=$1 sns=$2 rns=$3 raddr=$4 sent got start ms
-	bg_in "$rns" "sink-$rns" timeout 90 python3 "$AT_TMP/tcp_sink.py" "$raddr" 5001
+	bg_in "$rns" "sink-$rns" timeout 90 python3 "$AT_LIB_DIR/tools/tcp_sink.py" "$raddr" 5001
 	local sink=$AT_LAST_PID
 	wait_for 5 tcp_listening "$rns" 5001 || { soft_fail "$label: sink did not start"; return; }
 	start=$(date +%s%N)
-	sent=$(ns_exec "$sns" timeout 60 python3 "$AT_TMP/tcp_send.py" "$raddr" 5001 "$AT_TMP/blob" 2>&1) || true
+	sent=$(ns_exec "$sns" timeout 60 python3 "$AT_LIB_DIR/tools/tcp_send.py" "$raddr" 5001 "$AT_TMP/blob" 2>&1) || true
 	ms=$((($(date +%s%N) - start) / 1000000))
 	wait "$sink" 2>/dev/null || true
 	got=$(cat "$AT_TMP/sink-$rns.log")

@@ -509,6 +509,38 @@ pids_named() {
 	return 0
 }
 
+# ---- small predicates for check ----------------------------------------------
+
+# quiet CMD...: CMD with its output dropped (for check and wait_for).
+quiet() { "$@" >/dev/null 2>&1; }
+# link_in NS IF / no_link_in NS IF: IF exists (does not exist) in NS.
+link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
+no_link_in() { ! link_in "$@"; }
+no_file() { [[ ! -e $1 ]]; }
+# contains TEXT WORDS / file_has FILE WORDS: a fixed string in text / a file.
+contains() { grep -qF -- "$2" <<<"$1"; }
+file_has() { grep -qF -- "$2" "$1"; }
+
+# ---- what a daemon's processes hold (/proc) ---------------------------------
+
+# status PID FIELD: a field of /proc/PID/status ("" if none).
+status() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# uids PID: the four uids of PID (real, effective, saved, filesystem).
+uids() { awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
+# is_zero_caps MASK: a capability mask of /proc/PID/status with no bit set.
+is_zero_caps() { [[ $1 =~ ^0+$ ]]; }
+# proto_of MONITOR: the protocol process, the monitor's child.
+proto_of() { pgrep -P "$1" -x altuntun-proto | head -n 1; }
+has_proto() { [[ -n $(proto_of "$1") ]]; }
+# holds_tun PID: PID holds the TUN device open (/proc/PID/fd -> /dev/net/tun).
+holds_tun() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		[[ $(readlink "$f" 2>/dev/null) == /dev/net/tun ]] && return 0
+	done
+	return 1
+}
+
 # uapi_owner NS NAME: "comm pid" of each process holding the listening UAPI
 # socket $WG_RUN_DIR/NAME.sock, as `ss -xlp` in NS reports it (unix sockets
 # belong to the namespace their creator ran in).

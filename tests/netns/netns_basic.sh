@@ -31,14 +31,8 @@ PORT_H=51820 PORT_P=51821
 
 # ---- helpers -------------------------------------------------------------------
 
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-no_link_in() { ! link_in "$@"; }
 link_here() { ip link show "$1" >/dev/null 2>&1; }
-no_file() { [[ ! -e $1 ]]; }
-quiet() { "$@" >/dev/null 2>&1; }
 no_process() { ! pgrep -f -- "$1" >/dev/null; }
-file_has() { grep -qF -- "$2" "$1"; }
-contains() { grep -qF -- "$2" <<<"$1"; }
 mtu_of() { ip -n "$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 # inode of a namespace file or of a process's network namespace
 ns_ino() { stat -L -c %i "$1"; }

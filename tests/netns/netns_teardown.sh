@@ -30,11 +30,7 @@ IN_C=10.211.0.1 IN_P=10.211.0.2
 PORT_H=51820 PORT_P=51821
 LIMIT_MS=5000
 
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-no_link_in() { ! link_in "$@"; }
 no_link_here() { ! ip link show "$1" >/dev/null 2>&1; }
-no_file() { [[ ! -e $1 ]]; }
-file_has() { grep -qF -- "$2" "$1"; }
 no_process() { ! pgrep -f -- "$1" >/dev/null; }
 ms_now() { date +%s%3N; }
 ns_ino() { stat -L -c %i "$1"; }
@@ -55,7 +51,6 @@ ns_in_use() {
 	return 1
 }
 ns_unused() { ! ns_in_use "$1"; }
-quiet() { "$@" >/dev/null 2>&1; }
 
 # Waits up to LIMIT_MS for PID to end. Sets EXIT_MS (time since T0_MS) and
 # EXIT_RC (its status); fails the test if it is still running.

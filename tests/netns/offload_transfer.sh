@@ -35,41 +35,6 @@ PORT_A=51830 PORT_B=51831
 
 # ---- helper programs -------------------------------------------------------
 
-cat >"$AT_TMP/tcp_sink.py" <<'EOF'
-import hashlib, socket, sys
-srv = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2])))
-srv.listen(1)
-conn, _ = srv.accept()
-h, n = hashlib.sha256(), 0
-while True:
-    b = conn.recv(1 << 18)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest(), flush=True)
-EOF
-
-cat >"$AT_TMP/tcp_send.py" <<'EOF'
-import hashlib, socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
-h, n = hashlib.sha256(), 0
-with open(sys.argv[3], "rb") as f:
-    while True:
-        b = f.read(1 << 18)
-        if not b:
-            break
-        c.sendall(b)
-        h.update(b)
-        n += len(b)
-c.shutdown(socket.SHUT_WR)
-c.recv(1)
-c.close()
-print(n, h.hexdigest(), flush=True)
-EOF
-
 # udp_gso.py send HOST PORT SENDS SEGS SIZE | udp_gso.py recv HOST PORT SECONDS
 # The sender hands the kernel SEGS datagrams of SIZE bytes at once
 # (UDP_SEGMENT); each datagram carries its number and a pattern derived from
@@ -166,11 +131,11 @@ check_offloads_logged() { # LABEL LOG EXPECT
 # check_transfer LABEL SEND_NS RECV_NS RECV_ADDR PORT
 check_transfer() {
 	local label=$1 sns=$2 rns=$3 raddr=$4 port=$5 sent got start ms
-	bg_in "$rns" "sink-$port" timeout 120 python3 "$AT_TMP/tcp_sink.py" "$raddr" "$port"
+	bg_in "$rns" "sink-$port" timeout 120 python3 "$AT_LIB_DIR/tools/tcp_sink.py" "$raddr" "$port"
 	local sink=$AT_LAST_PID
 	wait_for 5 tcp_listening "$rns" "$port" || { soft_fail "$label: sink did not start"; return; }
 	start=$(date +%s%N)
-	sent=$(ns_exec "$sns" timeout 100 python3 "$AT_TMP/tcp_send.py" "$raddr" "$port" "$AT_TMP/blob" 2>&1) || true
+	sent=$(ns_exec "$sns" timeout 100 python3 "$AT_LIB_DIR/tools/tcp_send.py" "$raddr" "$port" "$AT_TMP/blob" 2>&1) || true
 	ms=$((($(date +%s%N) - start) / 1000000))
 	wait "$sink" 2>/dev/null || true
 	got=$(cat "$AT_TMP/sink-$port.log")

@@ -31,28 +31,8 @@ PORT_A=51820 PORT_B=51821
 # ---- helpers -------------------------------------------------------------------
 
 sock_of() { echo "$WG_RUN_DIR/$1.sock"; }
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-no_link_in() { ! link_in "$@"; }
 not_alive() { ! at_alive "$1"; }
-no_file() { [[ ! -e $1 ]]; }
-file_has() { grep -qF -- "$2" "$1"; }
-contains() { grep -qF -- "$2" <<<"$1"; }
 
-# status PID FIELD: a field of /proc/PID/status ("" if none).
-status() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# All four uids of PID.
-uids() { awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
-# The protocol process: the monitor's child.
-proto_of() { pgrep -P "$1" -x altuntun-proto | head -n 1; }
-has_proto() { [[ -n $(proto_of "$1") ]]; }
-# Does PID hold the TUN device open (/proc/PID/fd -> /dev/net/tun)?
-holds_tun() {
-	local f
-	for f in /proc/"$1"/fd/*; do
-		[[ $(readlink "$f" 2>/dev/null) == /dev/net/tun ]] && return 0
-	done
-	return 1
-}
 # The pids holding /dev/net/tun whose interface is IF (fdinfo "iff:").
 tun_holders() {
 	local p f
@@ -63,8 +43,6 @@ tun_holders() {
 		done
 	done | sort -u
 }
-
-is_zero_caps() { [[ $1 =~ ^0+$ ]]; }
 
 # Capability bit N set in hex mask M?
 cap_bit() { (( (16#$1 >> $2) & 1 )); }

@@ -81,22 +81,6 @@ chmod 700 "$XDG"
 
 # ---- helpers -----------------------------------------------------------------
 
-status() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
-uids() { awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
-is_zero_caps() { [[ $1 =~ ^0+$ ]]; }
-proto_of() { pgrep -P "$1" -x altuntun-proto | head -n 1; }
-has_proto() { [[ -n $(proto_of "$1") ]]; }
-file_has() { grep -qF -- "$2" "$1"; }
-contains() { grep -qF -- "$2" <<<"$1"; }
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-no_link_in() { ! link_in "$@"; }
-holds_tun() {
-	local f
-	for f in /proc/"$1"/fd/*; do
-		[[ $(readlink "$f" 2>/dev/null) == /dev/net/tun ]] && return 0
-	done
-	return 1
-}
 
 # as_user NS CMD...: CMD in NS as the test user, XDG_RUNTIME_DIR set.
 as_user() {

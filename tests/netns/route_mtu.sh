@@ -145,7 +145,7 @@ sc_restart_and_home() {
 		ip -n "$C" route add "$IN_P/32" dev "$IF" mtu 1299 || fail "ip route add failed"
 	fi
 	expect_padded "$mode: route $IN_P/32 mtu 1299" 4 1297 1299
-	proto=$(pgrep -P "$MON" -x altuntun-proto | head -n 1)
+	proto=$(proto_of "$MON")
 	[[ -n $proto ]] || fail "no protocol process under $MON"
 	kill -KILL "$proto"
 	wait_for 10 bash -c "p=\$(pgrep -P $MON -x altuntun-proto); [[ -n \$p && \$p != $proto ]]" ||

@@ -96,9 +96,6 @@ quick() {
 }
 
 indent() { sed 's/^/    /' "$@"; }
-link_in() { ip -n "$1" link show "$2" >/dev/null 2>&1; }
-no_link_in() { ! link_in "$@"; }
-no_file() { [[ ! -e $1 ]]; }
 
 # The TUN interface a process holds open (from /proc/PID/fdinfo "iff:").
 tun_of_pid() {
