@@ -133,7 +133,10 @@ check_transfer() {
 	local label=$1 sns=$2 rns=$3 raddr=$4 sent got start ms
 	bg_in "$rns" "sink-$rns" timeout 90 python3 "$AT_LIB_DIR/tools/tcp_sink.py" "$raddr" 5001
 	local sink=$AT_LAST_PID
-	wait_for 5 tcp_listening "$rns" 5001 || { soft_fail "$label: sink did not start"; return; }
+	wait_for 20 tcp_listening "$rns" 5001 || {
+		soft_fail "$label: sink did not start: $(tail -n 3 "$AT_TMP/sink-$rns.log" 2>/dev/null)"
+		return
+	}
 	start=$(date +%s%N)
 	sent=$(ns_exec "$sns" timeout 60 python3 "$AT_LIB_DIR/tools/tcp_send.py" "$raddr" 5001 "$AT_TMP/blob" 2>&1) || true
 	ms=$((($(date +%s%N) - start) / 1000000))

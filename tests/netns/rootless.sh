@@ -24,6 +24,7 @@
 # /dev/net/tun is 0600 on some machines (distributions make it 0666 with
 # udev); the test makes it 0666 and restores the mode on any exit, and
 # creates the user altuntun-test if missing (removed again on exit).
+# at-run-alone: it creates a user and changes the mode of /dev/net/tun.
 
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
