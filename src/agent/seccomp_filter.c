@@ -80,6 +80,41 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned 
 	return seccomp_rule_add_array(ctx, action, nr, n, args);
 }
 
+/*
+ * Any other socket() is refused, not fatal: EPERM. The rules must not
+ * overlap the allowed ones: libseccomp lets a rule without conditions win
+ * over conditional rules of the same system call, so an unconditional EPERM
+ * would refuse rtnetlink and syslog too. The kernel's domains run from
+ * AF_UNSPEC (0) to AF_MAX - 1; AF_UNIX is 1, AF_NETLINK 16.
+ */
+static int refuse_other_sockets(scmp_filter_ctx ctx)
+{
+	const uint32_t refuse = SCMP_ACT_ERRNO(EPERM);
+	static const int unix_types[] = { SOCK_STREAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET };
+	struct scmp_arg_cmp a[2];
+	int r = 0;
+
+	a[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNSPEC);
+	r = add(ctx, refuse, "socket", 1, a);
+	for (int domain = AF_UNIX + 1; domain < AF_NETLINK && !r; domain++) {
+		a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domain);
+		r = add(ctx, refuse, "socket", 1, a);
+	}
+	a[0] = SCMP_A0(SCMP_CMP_GT, AF_NETLINK);
+	if (!r)
+		r = add(ctx, refuse, "socket", 1, a);
+	a[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	for (size_t i = 0; i < sizeof(unix_types) / sizeof(unix_types[0]) && !r; i++) {
+		a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)unix_types[i]);
+		r = add(ctx, refuse, "socket", 2, a);
+	}
+	a[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	a[1] = SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE);
+	if (!r)
+		r = add(ctx, refuse, "socket", 2, a);
+	return r;
+}
+
 static int add_conditional(scmp_filter_ctx ctx, unsigned *n_allowed)
 {
 	const uint32_t allow = SCMP_ACT_ALLOW;
@@ -114,9 +149,8 @@ static int add_conditional(scmp_filter_ctx ctx, unsigned *n_allowed)
 	a[0] = SCMP_A0(SCMP_CMP_EQ, self);
 	if (!r)
 		r = add(ctx, allow, "tgkill", 1, a);
-	/* Any other socket() is refused, not fatal: EPERM. */
 	if (!r)
-		r = add(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 0, NULL);
+		r = refuse_other_sockets(ctx);
 	/* mmap, mprotect, socket, setsockopt, tgkill */
 	*n_allowed += 5;
 	return r;

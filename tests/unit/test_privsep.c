@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -288,14 +289,23 @@ static int filtered(int what)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_filter_apply(false, &n) < 0)
 			_exit(100);
 		switch (what) {
-		case 0: /* allowed: write, getpid, a clock, memory */
+		case 0: /* allowed: write, getpid, a clock, memory, rtnetlink, syslog */
 			mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) < 0 ||
+			    socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) < 0)
+				_exit(107);
 			_exit(mem != MAP_FAILED && getpid() > 0 && n > 40 ? 0 : 101);
 		case 1: /* refused: files and ioctls */
 			if (open("/dev/null", O_RDONLY) >= 0 || errno != EACCES)
 				_exit(102);
 			if (socket(AF_INET, SOCK_DGRAM, 0) >= 0 || errno != EPERM)
 				_exit(103);
+			if (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EPERM ||
+			    socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER) >= 0 || errno != EPERM ||
+			    socket(AF_PACKET, SOCK_RAW, 0) >= 0 || errno != EPERM ||
+			    socket(AF_UNSPEC, SOCK_DGRAM, 0) >= 0 || errno != EPERM ||
+			    socket(AF_INET6, SOCK_STREAM, 0) >= 0 || errno != EPERM)
+				_exit(108);
 			_exit(0);
 		case 2:
 			syscall(SYS_unshare, 0);
@@ -317,9 +327,9 @@ TEST(privsep_seccomp_filter)
 	int st;
 
 	st = filtered(0);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
 	st = filtered(1);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
 	for (int what = 2; what <= 4; what++) {
 		st = filtered(what);
 		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
