@@ -397,8 +397,9 @@ static void tx_send_singly(struct agent *a, struct udp_tx *m, altuntun_peer *pee
 
 static void tun_write_one(struct agent *a, const uint8_t *pkt, size_t len);
 
-/* No peer has the destination: an ICMP error back to the sender, as the
- * Linux driver sends (icmp_error.h). */
+/* No peer has the destination, or its peer no endpoint: an ICMP error
+ * back to the sender, as the Linux driver's wg_xmit sends in both cases
+ * (icmp_error.h). */
 static void tx_unreachable(struct agent *a, uint64_t now_ns, const uint8_t *pkt, size_t len)
 {
 	struct datapath *d = a->dp;
@@ -407,7 +408,7 @@ static void tx_unreachable(struct agent *a, uint64_t now_ns, const uint8_t *pkt,
 					  sizeof(d->icmp_buf), &why);
 
 	if (!n) {
-		log_trace("tun: no ICMP error for the packet without a peer: %s",
+		log_trace("tun: no ICMP error for the packet nobody takes: %s",
 			  icmp_error_skip_str(why));
 		return;
 	}
@@ -447,7 +448,7 @@ static void tx_flush(struct agent *a)
 			a->stats.tun_rx_dropped++;
 			log_debug("tun: packet of %zu bytes dropped: %s (%d)", t->len,
 				  altuntun_strerror(r), r);
-			if (r == ALTUNTUN_ERR_NO_ROUTE)
+			if (r == ALTUNTUN_ERR_NO_ROUTE || r == ALTUNTUN_ERR_NO_ENDPOINT)
 				tx_unreachable(a, now.mono_ns, t->buf + ALTUNTUN_HEADROOM, t->len);
 		}
 	}

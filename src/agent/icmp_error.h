@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The ICMP error for a packet no peer owns the destination of: "host
- * unreachable" (ICMP type 3 code 1) or ICMPv6 "address unreachable" (type
- * 1 code 3), as the Linux driver sends with icmp_ndo_send() from wg_xmit().
+ * The ICMP error for a packet no peer owns the destination of (or whose
+ * peer has no endpoint): "host unreachable" (ICMP type 3 code 1) or ICMPv6
+ * "address unreachable" (type 1 code 3), as the Linux driver sends with
+ * icmp_ndo_send() from wg_xmit() in both cases.
  *
  * Where it goes and where it comes from (docs/parity-notes-icmp.md):
  * the error is written to the TUN, so it enters the interface's namespace

@@ -12,7 +12,8 @@
 #      forwarding on
 #   S  veth 192.168.52.2/24 fd00:5200::2/64, default routes via R
 #
-# Pings to 10.53.0.9 / fd00:53::9 must see "Destination Host Unreachable" /
+# Pings to 10.53.0.9 / fd00:53::9 (and to the peer without an endpoint,
+# 10.52.0.2 / fd00:52::2, which Linux answers alike) must see "Destination Host Unreachable" /
 # "Address unreachable" (and stop there, not wait for the timeout): from R
 # itself (the sender's address is one of IF's own), from S (forwarded),
 # and from S with an nft masquerade on IF in R (the agent sees R's address
@@ -85,6 +86,10 @@ sc_altuntun() {
 	expect_unreach "ping from R (source: IF's own address)" "$R" "$DST4" \
 		"Destination Host Unreachable"
 	expect_unreach "ping -6 from R" "$R" "$DST6" "Address unreachable"
+	expect_unreach "ping from R to a peer without an endpoint" "$R" 10.52.0.2 \
+		"Destination Host Unreachable"
+	expect_unreach "ping -6 from R to a peer without an endpoint" "$R" fd00:52::2 \
+		"Address unreachable"
 	expect_unreach "ping from S, forwarded by R" "$S" "$DST4" "Destination Host Unreachable"
 	expect_unreach "ping -6 from S, forwarded by R" "$S" "$DST6" "Address unreachable"
 
@@ -116,10 +121,12 @@ sc_altuntun() {
 sc_wggo() {
 	local flavour=$1 tag=$2
 	topo "$tag" "$flavour"
-	ping_once "$R" "$DST4" 2
-	log "wireguard-go ($flavour), ping from R: $(grep -E 'received|Unreachable' <<<"$OUT" | tr '\n' ' ')(${ELAPSED}s)"
-	ping_once "$S" "$DST6" 2
+	ping_once "$R" "$DST4" 1
+	log "wireguard-go ($flavour), ping from R: $(grep -E 'received|nreachable' <<<"$OUT" | tr '\n' ' ')(${ELAPSED}s)"
+	ping_once "$S" "$DST6" 1
 	log "wireguard-go ($flavour), ping -6 from S: $(grep -E 'received|nreachable' <<<"$OUT" | tr '\n' ' ')(${ELAPSED}s)"
+	ping_once "$R" 10.52.0.2 1
+	log "wireguard-go ($flavour), ping from R to the peer without an endpoint: $(grep -E 'received|nreachable' <<<"$OUT" | tr '\n' ' ')(${ELAPSED}s)"
 }
 
 scenario "altuntun-cli --netns: ICMP unreachable for destinations without a peer" sc_altuntun

@@ -18,7 +18,8 @@
 # (d) a better route with another src: 10.0.0.0/24 via veth1 src 10.0.0.1
 #     metric 2, then via veth3 src 10.0.0.3 metric 1: our next packet
 #     leaves from 10.0.0.3.
-# Roaming while pings run is in roaming.sh.
+# Roaming while pings run is in roaming.sh. A_IMPL=debian|modern measures
+# wireguard-go in our place (not part of the test).
 
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,7 +45,14 @@ for ns in "$H" "$B"; do
 done
 ip netns exec "$H" sysctl -qw "net.ipv4.conf.$V1.promote_secondaries=1"
 
-start_altuntun "$H" "$IF" --netns "$C" -v
+# Reference mode: A_IMPL=debian|modern puts wireguard-go in our place (in H,
+# its interface too: it cannot split them).
+if [[ ${A_IMPL:-altuntun} == altuntun ]]; then
+	start_altuntun "$H" "$IF" --netns "$C" -v
+else
+	C=$H
+	start_wggo "$H" "$IF" "$A_IMPL"
+fi
 start_wggo "$B" "$PIF" "$FLAVOUR"
 ka=$(genkey) kb=$(genkey)
 PUB_A=$(pubkey "$ka") PUB_B=$(pubkey "$kb")
@@ -58,6 +66,7 @@ addr "$B" "$PIF" 192.168.241.2/24
 # Up to three pings, one answer is enough: upstream wireguard-go loses its
 # first replies after an endpoint changes from IPv4 to IPv6 (README.md).
 ping1() { ip netns exec "$1" ping -n -c 3 -i 0.2 -w 3 -W 1 "$2" >/dev/null 2>&1; }
+# shellcheck disable=SC2317  # called through wait_for
 b_sees() { [[ $(peer_endpoint "$PIF" "$PUB_A") == "$1" ]]; }
 
 # expect LABEL PINGNS DEST WANT: one ping from PINGNS answered, and B's
