@@ -81,7 +81,7 @@ void agent_recheck_sources(struct agent *a)
 		if (!altuntun_peer_get_endpoint(p, &ep) || !ep.local_family || !ep.local_ifindex)
 			continue;
 		oif = route_watch_oif(&a->route, &ep, a->udp.fwmark);
-		if (oif == (int)ep.local_ifindex || oif == -ETIMEDOUT || oif == -ENOENT)
+		if (oif == (int)ep.local_ifindex || oif == -ENOENT)
 			continue;
 		if (oif < 0 && oif != -EINVAL && oif != -ENETUNREACH && oif != -EHOSTUNREACH) {
 			log_debug("route to %s: %s", ep_str(&ep, where, sizeof(where)), strerror(-oif));

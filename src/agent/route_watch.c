@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "route_watch.h"
+#include "rtnl.h"
 
 /* Datagrams read per call: a storm of route changes cannot starve the
  * data path; the rest is read at the next call. */
@@ -19,25 +20,17 @@ int route_watch_open(struct route_watch *w)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
 				  .nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE };
-	struct timeval tv = { .tv_sec = 1 };
 	int r;
 
 	w->seq = 0;
 	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	w->query_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (w->fd < 0 || w->query_fd < 0)
-		goto err;
-	if (bind(w->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto err;
-	/* The kernel answers a lookup at once; the timeout only bounds a
-	 * kernel that would not. */
-	if (setsockopt(w->query_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		goto err;
+	if (w->fd < 0 || w->query_fd < 0 || bind(w->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		route_watch_close(w);
+		return r;
+	}
 	return 0;
-err:
-	r = -errno;
-	route_watch_close(w);
-	return r;
 }
 
 void route_watch_close(struct route_watch *w)
@@ -84,26 +77,43 @@ static void put_attr(struct nlmsghdr *nh, unsigned short type, const void *data,
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
+/* The RTA_OIF of the route the kernel answered with. */
+static int oif_of_reply(const struct nlmsghdr *nh, void *ctx)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(nh);
+	int *oif = ctx, len;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
+		return 0;
+	len = (int)RTM_PAYLOAD(nh);
+	for (const struct rtattr *rta = RTM_RTA(rtm); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == RTA_OIF && RTA_PAYLOAD(rta) >= sizeof(uint32_t)) {
+			uint32_t v;
+
+			memcpy(&v, RTA_DATA(rta), sizeof(v));
+			*oif = (int)v;
+		}
+	return 0;
+}
+
 int route_watch_oif(struct route_watch *w, const struct altuntun_endpoint *ep, uint32_t fwmark)
 {
 	union {
 		struct nlmsghdr nh;
-		char buf[4096];
+		char buf[256];
 	} m;
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	struct rtmsg *rtm;
 	bool v6 = ep->addr.sa.sa_family == AF_INET6;
 	size_t alen = v6 ? 16 : 4;
-	uint32_t seq = ++w->seq;
-	ssize_t n;
+	int oif = -ENOENT, r;
 
-	if (ep->local_family != ep->addr.sa.sa_family)
+	if (ep->local_family != ep->addr.sa.sa_family ||
+	    (ep->addr.sa.sa_family != AF_INET && !v6))
 		return -EINVAL;
 	memset(&m, 0, sizeof(m));
 	m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(*rtm));
 	m.nh.nlmsg_type = RTM_GETROUTE;
-	m.nh.nlmsg_flags = NLM_F_REQUEST;
-	m.nh.nlmsg_seq = seq;
+	m.nh.nlmsg_seq = ++w->seq;
 	rtm = NLMSG_DATA(&m.nh);
 	rtm->rtm_family = (unsigned char)ep->addr.sa.sa_family;
 	rtm->rtm_dst_len = rtm->rtm_src_len = (unsigned char)(alen * 8);
@@ -112,43 +122,12 @@ int route_watch_oif(struct route_watch *w, const struct altuntun_endpoint *ep, u
 		 alen);
 	put_attr(&m.nh, RTA_SRC, &ep->local, alen);
 	if (v6 && ep->addr.in6.sin6_scope_id) {
-		uint32_t oif = ep->addr.in6.sin6_scope_id;
+		uint32_t scope = ep->addr.in6.sin6_scope_id;
 
-		put_attr(&m.nh, RTA_OIF, &oif, sizeof(oif));
+		put_attr(&m.nh, RTA_OIF, &scope, sizeof(scope));
 	}
 	if (fwmark)
 		put_attr(&m.nh, RTA_MARK, &fwmark, sizeof(fwmark));
-	if (sendto(w->query_fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		do
-			n = recv(w->query_fd, m.buf, sizeof(m.buf), 0);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		for (struct nlmsghdr *nh = &m.nh; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-			struct rtattr *rta;
-			int len;
-
-			if (nh->nlmsg_seq != seq)
-				continue; /* the answer to an earlier request that timed out */
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				return e->error ? e->error : -EPROTO;
-			}
-			if (nh->nlmsg_type != RTM_NEWROUTE)
-				return -EPROTO;
-			rtm = NLMSG_DATA(nh);
-			len = (int)RTM_PAYLOAD(nh);
-			for (rta = RTM_RTA(rtm); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
-				if (rta->rta_type == RTA_OIF && RTA_PAYLOAD(rta) >= sizeof(uint32_t)) {
-					uint32_t oif;
-
-					memcpy(&oif, RTA_DATA(rta), sizeof(oif));
-					return (int)oif;
-				}
-			return -ENOENT;
-		}
-	}
+	r = rtnl_talk_on(w->query_fd, &m.nh, oif_of_reply, &oif);
+	return r < 0 ? r : oif;
 }

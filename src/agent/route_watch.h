@@ -8,7 +8,9 @@
  * device is not the one it was received on) and wireguard-go's route
  * listener (conn/sticky_linux.go). The check runs per route notification
  * (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE), one RTM_GETROUTE per peer that
- * has a source, never per packet.
+ * has a source, never per packet. Unlike Linux, which checks at every send,
+ * a source taken from a packet that came in on another interface than the
+ * route back uses is kept until the next route change.
  */
 #ifndef ALTUNTUN_ROUTE_WATCH_H
 #define ALTUNTUN_ROUTE_WATCH_H
@@ -19,7 +21,8 @@
 
 struct route_watch {
 	int fd;       /* notifications */
-	int query_fd; /* RTM_GETROUTE requests and their answers */
+	int query_fd; /* RTM_GETROUTE: opened here, as the protocol process's
+		       * seccomp filter refuses socket() later */
 	uint32_t seq;
 };
 
@@ -32,8 +35,8 @@ void route_watch_close(struct route_watch *w);
 int route_watch_drain(struct route_watch *w);
 
 /* The interface index the kernel would send a datagram to ep from ep's
- * local address through (with fwmark), or -errno (-EINVAL, -ENETUNREACH:
- * no route from that source). */
+ * local address through (with fwmark), asked with RTM_GETROUTE (rtnl.h);
+ * or -errno (-EINVAL, -ENETUNREACH: no route from that source). */
 int route_watch_oif(struct route_watch *w, const struct altuntun_endpoint *ep, uint32_t fwmark);
 
 #endif

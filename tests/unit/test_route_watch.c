@@ -62,5 +62,8 @@ TEST(route_watch_refuses_a_source_not_ours)
 	/* 192.0.2.1 (TEST-NET-1) is nobody's address here. */
 	ep4(&ep, "127.0.0.1", "192.0.2.1");
 	CHECK(route_watch_oif(&w, &ep, 0) < 0);
+	/* The socket kept open still answers after a refusal. */
+	ep4(&ep, "127.0.0.1", "127.0.0.1");
+	CHECK(route_watch_oif(&w, &ep, 0) > 0);
 	route_watch_close(&w);
 }
