@@ -187,6 +187,8 @@ static void init_fds(struct agent *a)
 	a->signal_src.fd = -1;
 	a->link.fd = -1;
 	a->link_src.fd = -1;
+	a->route_src.fd = -1;
+	a->route.fd = a->route.query_fd = -1;
 	a->pid_src.fd = -1;
 	a->sock.fd = a->sock.watch_fd = -1;
 	a->sock_watch_src.fd = -1;
@@ -228,6 +230,30 @@ static void close_source(struct agent *a, struct ev_source *src)
 		ev_del(&a->loop, src);
 	src->fd = -1;
 	close(fd);
+}
+
+/* The route watch's fd is route_src's: closed once. */
+static void route_unwatch(struct agent *a)
+{
+	close_source(a, &a->route_src);
+	a->route.fd = -1;
+	route_watch_close(&a->route);
+}
+
+static void route_event(struct ev_source *src, uint32_t events)
+{
+	struct agent *a = ev_container_of(src, struct agent, route_src);
+	int r;
+
+	(void)events;
+	r = route_watch_drain(&a->route);
+	if (r < 0) {
+		log_warn("rtnetlink (routes): %s; sticky sources no longer follow route changes",
+			 strerror(-r));
+		route_unwatch(a);
+	} else if (r > 0) {
+		agent_recheck_sources(a);
+	}
 }
 
 static const char *tun_hint(int err)
@@ -692,6 +718,20 @@ static int agent_start(struct agent *a)
 		return r;
 	}
 
+	/* Not fatal: without it, a sticky source is only given up when the
+	 * kernel refuses it. */
+	r = route_watch_open(&a->route);
+	if (r == 0) {
+		a->route_src.fd = a->route.fd;
+		a->route_src.handler = route_event;
+		r = ev_add(&a->loop, &a->route_src, EPOLLIN);
+	}
+	if (r < 0) {
+		log_warn("cannot watch the routes (rtnetlink): %s; sticky sources will not "
+			 "follow route changes", strerror(-r));
+		route_unwatch(a);
+	}
+
 	a->timer_src.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->timer_src.fd < 0) {
 		r = -errno;
@@ -734,6 +774,7 @@ static void agent_cleanup(struct agent *a)
 	a->sock.watch_fd = -1;
 	uapi_socket_close(&a->sock);
 	close_source(a, &a->link_src);
+	route_unwatch(a);
 	close_source(a, &a->pid_src);
 	a->link.fd = -1;
 	release_netns(a);

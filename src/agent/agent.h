@@ -17,6 +17,7 @@
 #include "options.h"
 #include "platform.h"
 #include "route_mtu.h"
+#include "route_watch.h"
 #include "uapi.h"
 #include "uapi_server.h"
 #include "uapi_socket.h"
@@ -48,6 +49,8 @@ struct agent {
 	struct route_mtu *routes; /* route_mtu_shared(): routes through the link with an
 				   * MTU, for padding; NULL: not followed */
 	struct ev_source link_src;
+	struct route_watch route;   /* home's routes: sticky sources (route_watch.h) */
+	struct ev_source route_src;
 	struct ev_source pid_src;   /* pidfd of --netns pid:PID when rootless (rootless.h) */
 	int netns_fd;  /* --netns: the target namespace, open during start-up only */
 	int link_nsid; /* home's nsid for the namespace of the link; -1: home */
@@ -86,6 +89,9 @@ int agent_udp_adopt(struct agent *a, const struct udp_bind *b);
 void agent_udp_close(struct agent *a);
 /* Fills a->ops: listen port and fwmark for the UAPI. */
 void agent_init_ops(struct agent *a);
+/* Home's routes changed: gives up each peer's source address whose route
+ * no longer leaves through the interface it was received on. */
+void agent_recheck_sources(struct agent *a);
 
 /* ---- batch.c: moving packets in batches, with offloads ---- */
 struct datapath;

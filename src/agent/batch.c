@@ -24,12 +24,14 @@
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "agent.h"
+#include "icmp_error.h"
 #include "log.h"
 #include "offload.h"
 
@@ -105,6 +107,10 @@ struct datapath {
 	struct gro_batch gro;
 	struct virtio_net_hdr whdr;
 	struct iovec wiov[GRO_MAX_SEGS + 1];
+
+	/* No peer for a destination: the sender is told (icmp_error.h) */
+	struct icmp_error_limiter icmp;
+	uint8_t icmp_buf[ICMP_ERROR_MAX];
 };
 
 /* ---- the AEAD worker ---- */
@@ -264,6 +270,7 @@ int datapath_init(struct agent *a)
 		d->rx[i].cap = DP_RX_BUF;
 	}
 	a->dp = d;
+	icmp_error_limiter_init(&d->icmp, randombytes_random());
 
 	offloads = datapath_offloads(a->opt);
 	r = tun_offload_enable(a->tun_src.fd, offloads & DP_OFFLOAD_TSO, &features);
@@ -388,6 +395,27 @@ static void tx_send_singly(struct agent *a, struct udp_tx *m, altuntun_peer *pee
 	}
 }
 
+static void tun_write_one(struct agent *a, const uint8_t *pkt, size_t len);
+
+/* No peer has the destination, or its peer no endpoint: an ICMP error
+ * back to the sender, as the Linux driver's wg_xmit sends in both cases
+ * (icmp_error.h). */
+static void tx_unreachable(struct agent *a, uint64_t now_ns, const uint8_t *pkt, size_t len)
+{
+	struct datapath *d = a->dp;
+	enum icmp_error_skip why;
+	size_t n = icmp_error_unreachable(&d->icmp, now_ns, pkt, len, d->icmp_buf,
+					  sizeof(d->icmp_buf), &why);
+
+	if (!n) {
+		log_trace("tun: no ICMP error for the packet nobody takes: %s",
+			  icmp_error_skip_str(why));
+		return;
+	}
+	log_trace("tun: %zu-byte ICMP unreachable back to the sender", n);
+	tun_write_one(a, d->icmp_buf, n);
+}
+
 /* Encrypts the batch and sends it. */
 static void tx_flush(struct agent *a)
 {
@@ -420,6 +448,8 @@ static void tx_flush(struct agent *a)
 			a->stats.tun_rx_dropped++;
 			log_debug("tun: packet of %zu bytes dropped: %s (%d)", t->len,
 				  altuntun_strerror(r), r);
+			if (r == ALTUNTUN_ERR_NO_ROUTE || r == ALTUNTUN_ERR_NO_ENDPOINT)
+				tx_unreachable(a, now.mono_ns, t->buf + ALTUNTUN_HEADROOM, t->len);
 		}
 	}
 	if (d->wk.started) {
@@ -607,9 +637,17 @@ static void rx_deliver(struct agent *a, uint8_t *pkt, size_t len)
 			rx_flush(a);
 			gro_add(&d->gro, pkt, len);
 		}
-	} else if (d->vnet) {
+	} else {
+		tun_write_one(a, pkt, len);
+	}
+}
+
+/* One packet to the TUN, not coalesced. */
+static void tun_write_one(struct agent *a, const uint8_t *pkt, size_t len)
+{
+	if (a->dp->vnet) {
 		struct virtio_net_hdr h = { 0 };
-		struct iovec iov[2] = { { &h, sizeof(h) }, { pkt, len } };
+		struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)pkt, len } };
 
 		rx_write(a, iov, 2, 1);
 	} else {

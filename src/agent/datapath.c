@@ -70,6 +70,42 @@ static int send_datagram(struct agent *a, altuntun_peer *peer, struct altuntun_e
 	return 0;
 }
 
+void agent_recheck_sources(struct agent *a)
+{
+	char where[INET6_ADDRSTRLEN + 16];
+
+	for (altuntun_peer *p = altuntun_peer_first(a->dev); p; p = altuntun_peer_next(p)) {
+		struct altuntun_endpoint ep;
+		int oif;
+
+		if (!altuntun_peer_get_endpoint(p, &ep) || !ep.local_family || !ep.local_ifindex)
+			continue;
+		oif = route_watch_oif(&a->route, &ep, a->udp.fwmark);
+		if (oif == (int)ep.local_ifindex || oif == -ENOENT)
+			continue;
+		if (oif < 0 && oif != -EINVAL && oif != -ENETUNREACH && oif != -EHOSTUNREACH) {
+			log_debug("route to %s: %s", ep_str(&ep, where, sizeof(where)), strerror(-oif));
+			continue;
+		}
+		if (log_enabled(LOG_LVL_DEBUG)) {
+			char src[INET6_ADDRSTRLEN] = "?";
+
+			inet_ntop(ep.local_family, &ep.local, src, sizeof(src));
+			/* "no longer usable, cleared": as send_datagram() says it. */
+			if (oif < 0)
+				log_debug("udp: source address %s for %s no longer usable, cleared "
+					  "(no route from it: %s)", src,
+					  ep_str(&ep, where, sizeof(where)), strerror(-oif));
+			else
+				log_debug("udp: source address %s for %s no longer usable, cleared "
+					  "(the route now leaves through interface %d, not %u)",
+					  src, ep_str(&ep, where, sizeof(where)), oif,
+					  ep.local_ifindex);
+		}
+		altuntun_peer_clear_local_address(p);
+	}
+}
+
 int agent_send_cb(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint *to,
 		  const uint8_t *data, size_t len)
 {

@@ -13,23 +13,30 @@
 
 int rtnl_talk(struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx)
 {
+	int fd, r;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	req->nlmsg_seq = 1;
+	r = rtnl_talk_on(fd, req, fn, ctx);
+	close(fd);
+	return r;
+}
+
+int rtnl_talk_on(int fd, struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx)
+{
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	union {
 		struct nlmsghdr nh;
 		char buf[REPLY_BUF];
 	} u;
-	int fd, r = -EIO, fn_r = 0;
-	uint32_t seq = 1;
+	int r = -EIO, fn_r = 0;
+	uint32_t seq = req->nlmsg_seq;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
 	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	req->nlmsg_seq = seq;
-	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		goto out;
-	}
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
 	for (;;) {
 		ssize_t n = recv(fd, u.buf, sizeof(u.buf), 0);
 		int len;
@@ -62,9 +69,7 @@ int rtnl_talk(struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx)
 		}
 	}
 out:
-	close(fd);
 	if (r == 0 && fn_r < 0)
 		r = fn_r;
 	return r;
 }
-

@@ -2,7 +2,7 @@
 /*
  * One request to the kernel over a short-lived rtnetlink socket of the
  * calling thread's namespace, made and closed inside the call (so it pins
- * nothing).
+ * nothing), or over one the caller keeps.
  */
 #ifndef ALTUNTUN_RTNL_H
 #define ALTUNTUN_RTNL_H
@@ -20,5 +20,10 @@ typedef int (*rtnl_reply_fn)(const struct nlmsghdr *nh, void *ctx);
  * (0 or a negative errno), or what fn returned if that was negative.
  */
 int rtnl_talk(struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx);
+
+/* The same on an rtnetlink socket the caller keeps (one opened before a
+ * seccomp filter that refuses socket(), say); req->nlmsg_seq is the
+ * caller's, and replies with another sequence number are skipped. */
+int rtnl_talk_on(int fd, struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx);
 
 #endif
