@@ -33,6 +33,7 @@
 #include "agent.h"
 #include "icmp_error.h"
 #include "log.h"
+#include "loop_guard.h"
 #include "offload.h"
 
 #define DP_ARENA (512u * 1024u)        /* TUN -> UDP: packets of one batch */
@@ -82,6 +83,7 @@ struct datapath {
 	bool coalesce;     /* coalesce TCP toward the TUN */
 	bool udp_gso;      /* UDP_SEGMENT works */
 	unsigned features; /* TUN_F_* granted */
+	bool loop_warned;  /* a routing loop was reported (loop_guard.h) */
 
 	/* TUN -> UDP */
 	uint8_t *arena;
@@ -416,6 +418,20 @@ static void tx_unreachable(struct agent *a, uint64_t now_ns, const uint8_t *pkt,
 	tun_write_one(a, d->icmp_buf, n);
 }
 
+/* One of our own datagrams came back out of the TUN (loop_guard.h). */
+static void tx_loop_drop(struct agent *a, size_t len)
+{
+	a->stats.tun_rx_dropped++;
+	if (!a->dp->loop_warned) {
+		a->dp->loop_warned = true;
+		log_warn("tun %s: dropped our own UDP datagram (%zu bytes) coming back out of the "
+			 "tunnel: a peer's endpoint is routed into it (a routing loop; route the "
+			 "endpoint outside the tunnel, or use an fwmark)", a->ifname, len);
+	} else {
+		log_debug("tun: our own datagram of %zu bytes came back: dropped (routing loop)", len);
+	}
+}
+
 /* Encrypts the batch and sends it. */
 static void tx_flush(struct agent *a)
 {
@@ -434,6 +450,11 @@ static void tx_flush(struct agent *a)
 						   a->mtu);
 		int r;
 
+		if (loop_guard_own_datagram(a->dev, a->udp.port, t->buf + ALTUNTUN_HEADROOM, t->len)) {
+			tx_loop_drop(a, t->len);
+			d->res[i] = ALTUNTUN_ERR_NO_ROUTE;
+			continue;
+		}
 		if (d->wk.started)
 			r = altuntun_send_prepare(a->dev, now, t->buf, t->len, t->cap, mtu, &d->out[i],
 						  &d->crypt[nseg++]);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "altuntun.h"
+#include "cni_input.h"
 #include "cni_result.h"
 #include "config_json.h"
 
@@ -142,17 +143,6 @@ static int path_join(char *dst, size_t len, const char *a, const char *b)
 }
 
 /* ---- names ---------------------------------------------------------------- */
-
-/* A file-name-safe component: no '/', not empty, not "." or "..". */
-static int safe_component(const char *s)
-{
-	if (!s || !*s || !strcmp(s, ".") || !strcmp(s, "..") || strlen(s) > 200)
-		return 0;
-	for (; *s; s++)
-		if (*s == '/' || (unsigned char)*s < 0x20)
-			return 0;
-	return 1;
-}
 
 /* "ac" + 13 hex digits of FNV-1a-64(containerid NUL ifname): 15 chars. */
 static void uapi_name_for(const char *cid, const char *ifname, char out[IFNAMSIZ])
@@ -663,34 +653,20 @@ static int lock_state(void)
 
 /* ---- commands ------------------------------------------------------------------ */
 
-static const char *const cni_only_keys[] = {
-	"cniVersion", "name", "type", "prevResult", "ipam", "dns", "args", "runtimeConfig",
-	"capabilities", NULL,
-};
-
-struct env_in {
-	const char *cid, *netns, *ifname;
-};
-
-static int need_env(struct env_in *e, int need_netns)
+/* Prints the error object of a refused input; returns the exit status. */
+static int cni_refused(const struct cni_error *err)
 {
+	return cni_fail(err->code, err->msg, err->details[0] ? "%s" : NULL, err->details);
+}
+
+static int need_env(struct cni_env *e, int need_netns)
+{
+	struct cni_error err;
+
 	e->cid = env("CNI_CONTAINERID");
 	e->netns = env("CNI_NETNS");
 	e->ifname = env("CNI_IFNAME");
-	if (!e->cid)
-		return cni_fail(CNI_ERR_BAD_ENV, "CNI_CONTAINERID is not set", NULL);
-	if (need_netns && !e->netns)
-		return cni_fail(CNI_ERR_BAD_ENV, "CNI_NETNS is not set", NULL);
-	if (!e->ifname)
-		return cni_fail(CNI_ERR_BAD_ENV, "CNI_IFNAME is not set", NULL);
-	if (!safe_component(e->cid))
-		return cni_fail(CNI_ERR_BAD_ENV, "CNI_CONTAINERID is not a valid container id",
-				"%s", e->cid);
-	if (strlen(e->ifname) >= IFNAMSIZ || !safe_component(e->ifname) ||
-	    strpbrk(e->ifname, ": \t\n%"))
-		return cni_fail(CNI_ERR_BAD_ENV, "CNI_IFNAME is not a valid interface name",
-				"%s", e->ifname);
-	return 0;
+	return cni_env_check(e, need_netns, &err) ? cni_refused(&err) : 0;
 }
 
 /* Runs the agent; its stdout and stderr are captured into out. Returns its
@@ -744,24 +720,19 @@ static int run_agent(const char *agent, char *const argv[], char *out, size_t ou
 static int cmd_add(const char *text, size_t len)
 {
 	struct config cfg = { 0 };
-	struct env_in e;
+	struct cni_env e;
 	struct attach a = { 0 };
-	char err[1024], agent[PATH_MAX], msg[2048], uapi[IFNAMSIZ], p[PATH_MAX], pidbuf[32];
-	json_t *in = NULL, *agentcfg = NULL, *st = NULL, *res = NULL, *addrs;
+	struct cni_error err;
+	char agent[PATH_MAX], msg[2048], uapi[IFNAMSIZ], p[PATH_MAX], pidbuf[32];
+	json_t *agentcfg = NULL, *st = NULL, *res = NULL, *addrs;
 	char *s = NULL;
 	unsigned mtu;
 	int rc, ex;
 	pid_t pid;
 	size_t i;
 
-	rc = config_parse(&cfg, text, len, "<stdin>", NULL, CONFIG_MODE_CNI, err, sizeof(err));
-	if (rc < 0)
-		return cni_fail(CNI_ERR_INVALID_CONFIG, "invalid config", "%s", err);
-	if (!cfg.cni.name || !safe_component(cfg.cni.name)) {
-		config_free(&cfg);
-		return cni_fail(CNI_ERR_INVALID_CONFIG, "invalid config",
-				"<stdin>: name: a network name is required");
-	}
+	if (cni_parse_add(&cfg, text, len, NULL, &err) < 0)
+		return cni_refused(&err);
 	if (need_env(&e, 1)) {
 		config_free(&cfg);
 		return 1;
@@ -810,22 +781,8 @@ static int cmd_add(const char *text, size_t len)
 				strerror(-rc));
 	}
 
-	/* The agent's configuration: the input without the CNI keys. */
-	in = json_loadb(text, len, 0, NULL);
-	agentcfg = json_deep_copy(in);
-	for (i = 0; cni_only_keys[i]; i++)
-		json_object_del(agentcfg, cni_only_keys[i]);
-	json_object_set_new(agentcfg, "netns", json_string(e.netns));
-	{
-		const char *kf = json_string_value(json_object_get(agentcfg, "privateKeyFile"));
-		char cwd[PATH_MAX], abs[PATH_MAX * 2];
-
-		if (kf && kf[0] != '/' && getcwd(cwd, sizeof(cwd))) {
-			snprintf(abs, sizeof(abs), "%s/%s", cwd, kf);
-			json_object_set_new(agentcfg, "privateKeyFile", json_string(abs));
-		}
-	}
-	s = json_dumps(agentcfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	agentcfg = cni_agent_config(text, len, e.netns, NULL);
+	s = agentcfg ? json_dumps(agentcfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	path_join(p, sizeof(p), a.dir, "config.json");
 	rc = s ? write_file(p, s, 0600) : -ENOMEM;
 	if (s) {
@@ -833,7 +790,6 @@ static int cmd_add(const char *text, size_t len)
 		free(s);
 	}
 	json_decref(agentcfg);
-	json_decref(in);
 	if (rc < 0) {
 		remove_dir(a.dir);
 		config_free(&cfg);
@@ -912,16 +868,14 @@ static int cmd_add(const char *text, size_t len)
 /* The network name from the raw JSON (DEL, GC, CHECK do not need more). */
 static int net_name(json_t *in, const char **name)
 {
-	*name = json_string_value(json_object_get(in, "name"));
-	if (!*name || !safe_component(*name))
-		return cni_fail(CNI_ERR_INVALID_CONFIG, "invalid config",
-				"<stdin>: name: a network name is required");
-	return 0;
+	struct cni_error err;
+
+	return cni_net_name(in, name, &err) ? cni_refused(&err) : 0;
 }
 
 static int cmd_del(json_t *in)
 {
-	struct env_in e;
+	struct cni_env e;
 	struct attach a;
 	const char *name;
 	char dir[PATH_MAX], uapi[IFNAMSIZ];
@@ -942,7 +896,7 @@ static int cmd_del(json_t *in)
 
 static int cmd_check(json_t *in)
 {
-	struct env_in e;
+	struct cni_env e;
 	struct attach a;
 	const char *name;
 	char dir[PATH_MAX], msg[1024];
@@ -1022,6 +976,7 @@ static int cmd_status(void)
 
 static int cmd_gc(json_t *in)
 {
+	struct cni_error err;
 	const char *name;
 	json_t *valid;
 	char dir[PATH_MAX], sub[PATH_MAX];
@@ -1030,12 +985,8 @@ static int cmd_gc(json_t *in)
 
 	if (net_name(in, &name))
 		return 1;
-	valid = json_object_get(in, "cni.dev/valid-attachments");
-	if (!valid)
-		valid = json_object_get(in, "cni.dev/attachments");
-	if (valid && !json_is_array(valid))
-		return cni_fail(CNI_ERR_INVALID_CONFIG, "invalid config",
-				"<stdin>: cni.dev/valid-attachments: not an array");
+	if (cni_gc_attachments(in, &valid, &err))
+		return cni_refused(&err);
 	snprintf(dir, sizeof(dir), "%s/%s", state_root(), name);
 	d = opendir(dir);
 	if (!d)
@@ -1074,8 +1025,9 @@ int main(int argc, char **argv)
 	char *text;
 	size_t len = 0;
 	int too_big, rc;
+	struct cni_error err;
+	const char *version;
 	json_t *in;
-	json_error_t je;
 
 	if (argc > 1) {
 		if (!strcmp(argv[1], "--version")) {
@@ -1102,25 +1054,22 @@ int main(int argc, char **argv)
 		return cni_fail(too_big ? CNI_ERR_INVALID_CONFIG : CNI_ERR_IO,
 				too_big ? "network configuration too large" : "cannot read stdin",
 				too_big ? "more than 1 MiB on stdin" : NULL);
-	in = json_loadb(text, len, 0, &je);
-	if (!in || !json_is_object(in)) {
-		free(text);
-		json_decref(in);
-		return cni_fail(CNI_ERR_DECODE, "cannot decode the network configuration",
-				"<stdin>:%d:%d: %s", je.line, je.column,
-				in ? "not a JSON object" : je.text);
-	}
-	{
-		const char *v = json_string_value(json_object_get(in, "cniVersion"));
+	in = cni_decode(text, len, &version, &err);
+	if (!in) {
+		/* An unsupported version is answered in that version. */
+		json_t *raw = json_loadb(text, len, 0, NULL);
+		const char *v = json_string_value(json_object_get(raw, "cniVersion"));
 
 		if (v)
 			g_version = v;
-		if (v && !cni_version_supported(v)) {
-			rc = cni_fail(CNI_ERR_INCOMPATIBLE_VERSION, "incompatible CNI version",
-				      "cniVersion %s; supported: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0", v);
-			goto out;
-		}
+		rc = cni_refused(&err);
+		json_decref(raw);
+		explicit_bzero(text, len);
+		free(text);
+		return rc;
 	}
+	if (version)
+		g_version = version;
 	if (strcmp(cmd, "STATUS") && (rc = lock_state()) < 0) {
 		rc = cni_fail(CNI_ERR_IO, "cannot lock the state directory", "%s: %s",
 			      state_root(), strerror(-rc));

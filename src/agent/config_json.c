@@ -102,6 +102,24 @@ static void quote_max(char *out, size_t cap, const char *s, size_t max)
 	out[n] = '\0';
 }
 
+/* s with its control characters written as \u00XX, so that a message
+ * stays one line (jansson quotes the input near a syntax error as it is). */
+static void one_line(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(out + n, cap - n, "\\u%04x", ch);
+		else
+			out[n++] = (char)ch;
+	}
+	if (cap)
+		out[n] = '\0';
+}
+
 /* A value quoted back in a message, cut after QUOTE_MAX bytes. */
 static void quote(char *out, size_t cap, const char *s)
 {
@@ -1161,11 +1179,14 @@ static int parse_text(struct config *cfg, const char *text, size_t len, const ch
 	json_set_alloc_funcs(plain_malloc, wiping_free);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
+		char text1[JSON_ERROR_TEXT_LENGTH * 6];
+
+		one_line(text1, sizeof(text1), je.text);
 		if (je.line > 0)
 			snprintf(err, errlen, "%s:%d:%d: %s", name, je.line,
-				 je.column > 0 ? je.column : 1, je.text);
+				 je.column > 0 ? je.column : 1, text1);
 		else
-			snprintf(err, errlen, "%s: %s", name, je.text);
+			snprintf(err, errlen, "%s: %s", name, text1);
 		return json_error_code(&je) == json_error_out_of_memory ? -ENOMEM : -EINVAL;
 	}
 	r = parse_root(&c, root);

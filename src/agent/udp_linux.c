@@ -70,18 +70,23 @@ static int open_one(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
 		r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 		if (!r)
 			r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-		/* Let the kernel fragment what exceeds the path MTU, as the
-		 * WireGuard kernel module does, rather than fail the send. */
+		/* See IP_PMTUDISC_INTERFACE below. */
 		if (!r)
-			r = set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT);
+			r = set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_INTERFACE);
 		addr.in6.sin6_family = AF_INET6;
 		addr.in6.sin6_addr = in6addr_any;
 		addr.in6.sin6_port = htons(port);
 		alen = sizeof(addr.in6);
 	} else {
 		r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
+		/* No DF bit, as the WireGuard kernel module sends (routers on
+		 * the path may fragment), but never fragmented here: a datagram
+		 * larger than the outgoing interface's MTU fails with EMSGSIZE.
+		 * Fragmenting it would let a routing loop through another tunnel
+		 * double its packets every ~22 passes (docs/security.md,
+		 * "Routing loops"); ICMP "fragmentation needed" is ignored. */
 		if (!r)
-			r = set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT);
+			r = set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_INTERFACE);
 		addr.in4.sin_family = AF_INET;
 		addr.in4.sin_addr.s_addr = htonl(INADDR_ANY);
 		addr.in4.sin_port = htons(port);

@@ -28,13 +28,17 @@ $(shell mkdir -p $(B) && (echo '$(CONFIG)' | cmp -s - $(B)/config || echo '$(CON
 
 PROTO_OBJ := $(patsubst %.c,$(O)/%.o,$(wildcard src/proto/*.c))
 UAPI_OBJ := $(O)/src/agent/uapi.o $(O)/src/agent/uapi_get.o $(O)/src/agent/uapi_parse.o
+CONFIG_OBJ := $(O)/src/agent/config_json.o $(O)/src/agent/json_position.o $(UAPI_OBJ) \
+	$(O)/tests/fuzz/fuzz_offline.o
+CNI_OBJ := $(O)/src/agent/cni_input.o $(O)/src/agent/cni_result.o $(CONFIG_OBJ)
 COMMON_OBJ := $(O)/tests/fuzz/fuzz_common.o
 RX_OBJ := $(O)/tests/fuzz/rx_world.o
 
-TARGETS := $(B)/fuzz_receive $(B)/fuzz_send $(B)/fuzz_uapi
-ALL_OBJ := $(PROTO_OBJ) $(UAPI_OBJ) $(COMMON_OBJ) $(RX_OBJ) \
+TARGETS := $(B)/fuzz_receive $(B)/fuzz_send $(B)/fuzz_uapi $(B)/fuzz_config_json $(B)/fuzz_cni
+ALL_OBJ := $(PROTO_OBJ) $(UAPI_OBJ) $(COMMON_OBJ) $(RX_OBJ) $(CNI_OBJ) \
 	$(O)/tests/fuzz/fuzz_receive.o $(O)/tests/fuzz/fuzz_send.o \
-	$(O)/tests/fuzz/fuzz_uapi.o $(O)/tests/fuzz/make-corpus.o
+	$(O)/tests/fuzz/fuzz_uapi.o $(O)/tests/fuzz/make-corpus.o \
+	$(O)/tests/fuzz/fuzz_config_json.o $(O)/tests/fuzz/fuzz_cni.o
 
 .PHONY: all
 all: $(TARGETS) $(B)/make-corpus
@@ -56,6 +60,12 @@ $(B)/fuzz_send: $(O)/tests/fuzz/fuzz_send.o $(COMMON_OBJ) $(PROTO_OBJ)
 
 $(B)/fuzz_uapi: $(O)/tests/fuzz/fuzz_uapi.o $(UAPI_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS)
+
+$(B)/fuzz_config_json: $(O)/tests/fuzz/fuzz_config_json.o $(CONFIG_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS) -ljansson -ldl
+
+$(B)/fuzz_cni: $(O)/tests/fuzz/fuzz_cni.o $(CNI_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS) -ljansson -ldl
 
 $(B)/make-corpus: $(O)/tests/fuzz/make-corpus.o $(RX_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_TOOL) -o $@ $^ $(LIBS)

@@ -284,6 +284,9 @@ TEST(config_error_syntax)
 	EXPECT_ERROR("{\"mtu\": 99999999999999999999}",
 		     "c.json:1:28: too big integer near '99999999999999999999'");
 	EXPECT_ERROR("{} {}", "c.json:1:4: end of file expected near '{'");
+	/* The input jansson quotes stays on one line (fuzz_config_json found
+	 * a newline there: tests/fuzz/crashes/). */
+	EXPECT_ERROR("{\"n\\\\\\\n}", "c.json:2:1: invalid escape near '\"n\\\\\\\\u000a'");
 }
 
 TEST(config_error_not_an_object)
