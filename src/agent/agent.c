@@ -253,6 +253,7 @@ static void route_event(struct ev_source *src, uint32_t events)
 		route_unwatch(a);
 	} else if (r > 0) {
 		agent_recheck_sources(a);
+		outer_frag_forget(&a->frag);
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "event_loop.h"
 #include "link_watch.h"
 #include "options.h"
+#include "outer_frag.h"
 #include "platform.h"
 #include "route_mtu.h"
 #include "route_watch.h"
@@ -51,6 +52,7 @@ struct agent {
 	struct ev_source link_src;
 	struct route_watch route;   /* home's routes: sticky sources (route_watch.h) */
 	struct ev_source route_src;
+	struct outer_frag frag;     /* too-large datagrams: fragment or drop (outer_frag.h) */
 	struct ev_source pid_src;   /* pidfd of --netns pid:PID when rootless (rootless.h) */
 	int netns_fd;  /* --netns: the target namespace, open during start-up only */
 	int link_nsid; /* home's nsid for the namespace of the link; -1: home */

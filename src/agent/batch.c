@@ -335,27 +335,6 @@ void datapath_free(struct agent *a)
 
 /* ---- TUN -> UDP ---- */
 
-static bool ep_same(const struct altuntun_endpoint *x, const struct altuntun_endpoint *y)
-{
-	if (x->addr.sa.sa_family != y->addr.sa.sa_family || x->local_family != y->local_family)
-		return false;
-	if (x->addr.sa.sa_family == AF_INET) {
-		if (x->addr.in4.sin_port != y->addr.in4.sin_port ||
-		    x->addr.in4.sin_addr.s_addr != y->addr.in4.sin_addr.s_addr)
-			return false;
-	} else if (x->addr.in6.sin6_port != y->addr.in6.sin6_port ||
-		   memcmp(&x->addr.in6.sin6_addr, &y->addr.in6.sin6_addr, 16) ||
-		   x->addr.in6.sin6_scope_id != y->addr.in6.sin6_scope_id) {
-		return false;
-	}
-	if (x->local_family == AF_INET)
-		return x->local.v4.s_addr == y->local.v4.s_addr;
-	if (x->local_family == AF_INET6)
-		return !memcmp(&x->local.v6, &y->local.v6, 16) &&
-		       x->local_ifindex == y->local_ifindex;
-	return true;
-}
-
 static size_t slot_size(size_t len)
 {
 	return (ALTUNTUN_HEADROOM + len + ALTUNTUN_TAILROOM + 15) & ~(size_t)15;
@@ -385,6 +364,9 @@ static void tx_send_singly(struct agent *a, struct udp_tx *m, altuntun_peer *pee
 		struct altuntun_endpoint ep = *m->ep;
 		bool had_source = ep.local_family != 0;
 		int r = udp_send(&a->udp, &ep, m->iov[j].iov_base, m->iov[j].iov_len);
+
+		if (r == -EMSGSIZE && outer_frag_allowed(&a->frag, &a->route, m->ep, a->udp.fwmark))
+			r = udp_send_fragmented(&a->udp, &ep, m->iov[j].iov_base, m->iov[j].iov_len);
 
 		if (had_source && !ep.local_family && peer)
 			altuntun_peer_clear_local_address(peer);
@@ -487,7 +469,7 @@ static void tx_flush(struct agent *a)
 		d->iov[nseg].iov_len = o->len;
 		if (m && !closed && d->udp_gso && o->peer == d->peer[nmsg - 1] &&
 		    o->len <= m->gso_size && m->iovlen < DP_GSO_MAX_SEGS &&
-		    bytes + o->len <= DP_GSO_MAX_BYTES && ep_same(&o->endpoint, m->ep)) {
+		    bytes + o->len <= DP_GSO_MAX_BYTES && udp_endpoint_same(&o->endpoint, m->ep)) {
 			m->iovlen++;
 			bytes += o->len;
 			if (o->len < m->gso_size)
@@ -524,8 +506,10 @@ static void tx_flush(struct agent *a)
 			log_trace("udp: sent %zu datagrams", t->iovlen);
 			continue;
 		}
-		if (t->gso_size &&
-		    (t->result == -EIO || t->result == -EINVAL || t->result == -EMSGSIZE)) {
+		/* A GSO batch the kernel refused, or a datagram too large for
+		 * its link (outer_frag.h): one by one. */
+		if ((t->gso_size && (t->result == -EIO || t->result == -EINVAL)) ||
+		    t->result == -EMSGSIZE) {
 			if (t->result == -EIO && d->udp_gso) {
 				d->udp_gso = false;
 				log_info("udp: the kernel cannot segment UDP here (GSO): "

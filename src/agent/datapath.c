@@ -53,6 +53,8 @@ static int send_datagram(struct agent *a, altuntun_peer *peer, struct altuntun_e
 	int r;
 
 	r = udp_send(&a->udp, ep, data, len);
+	if (r == -EMSGSIZE && outer_frag_allowed(&a->frag, &a->route, ep, a->udp.fwmark))
+		r = udp_send_fragmented(&a->udp, ep, data, len);
 	if (had_source && !ep->local_family) {
 		log_debug("udp: source address for %s no longer usable, cleared",
 			  ep_str(ep, where, sizeof(where)));

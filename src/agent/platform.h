@@ -86,6 +86,13 @@ int udp_set_fwmark(struct udp_bind *b, uint32_t fwmark);
 #define UDP_SENT_SOURCE_CLEARED 1
 int udp_send(const struct udp_bind *b, struct altuntun_endpoint *ep, const uint8_t *data,
 	     size_t len);
+/* The same peer address and the same source (address, family). */
+bool udp_endpoint_same(const struct altuntun_endpoint *x, const struct altuntun_endpoint *y);
+/* udp_send() for a datagram larger than the MTU of the interface it leaves
+ * through (which udp_send() refuses with -EMSGSIZE): the kernel fragments
+ * it. */
+int udp_send_fragmented(const struct udp_bind *b, struct altuntun_endpoint *ep,
+			const uint8_t *data, size_t len);
 /* Receives one datagram from fd; fills `from` including the local address it
  * arrived at. Returns its length or -EAGAIN. */
 ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct altuntun_endpoint *from);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -137,13 +138,24 @@ static int add_conditional(scmp_filter_ctx ctx, unsigned *n_allowed)
 	if (!r)
 		r = add(ctx, allow, "socket", 2, a);
 	/* Socket options of the socket and netlink levels (buffer sizes,
-	 * NETLINK_LISTEN_ALL_NSID); no IP, netfilter or packet options. */
+	 * NETLINK_LISTEN_ALL_NSID) and path MTU discovery; no other IP,
+	 * netfilter or packet options. */
 	a[0] = SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET);
 	if (!r)
 		r = add(ctx, allow, "setsockopt", 1, a);
 	a[0] = SCMP_A1(SCMP_CMP_EQ, SOL_NETLINK);
 	if (!r)
 		r = add(ctx, allow, "setsockopt", 1, a);
+	/* Fragmenting one datagram toward a link, then not again
+	 * (udp_send_fragmented). */
+	a[0] = SCMP_A1(SCMP_CMP_EQ, IPPROTO_IP);
+	a[1] = SCMP_A2(SCMP_CMP_EQ, IP_MTU_DISCOVER);
+	if (!r)
+		r = add(ctx, allow, "setsockopt", 2, a);
+	a[0] = SCMP_A1(SCMP_CMP_EQ, IPPROTO_IPV6);
+	a[1] = SCMP_A2(SCMP_CMP_EQ, IPV6_MTU_DISCOVER);
+	if (!r)
+		r = add(ctx, allow, "setsockopt", 2, a);
 	/* abort() signals its own process (so a failed assertion is reported
 	 * as SIGABRT, not as SIGSYS). */
 	a[0] = SCMP_A0(SCMP_CMP_EQ, self);

@@ -80,11 +80,13 @@ static int open_one(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
 	} else {
 		r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
 		/* No DF bit, as the WireGuard kernel module sends (routers on
-		 * the path may fragment), but never fragmented here: a datagram
-		 * larger than the outgoing interface's MTU fails with EMSGSIZE.
-		 * Fragmenting it would let a routing loop through another tunnel
-		 * double its packets every ~22 passes (docs/security.md,
-		 * "Routing loops"); ICMP "fragmentation needed" is ignored. */
+		 * the path may fragment), but not fragmented here by default:
+		 * a datagram larger than the outgoing interface's MTU fails with
+		 * EMSGSIZE, and the data path decides (udp_send_fragmented,
+		 * outer_frag.h): fragmenting into another tunnel would let a
+		 * routing loop double its packets every ~22 passes
+		 * (docs/security.md, "Routing loops"). ICMP "fragmentation
+		 * needed" is ignored. */
 		if (!r)
 			r = set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_INTERFACE);
 		addr.in4.sin_family = AF_INET;
@@ -289,6 +291,48 @@ int udp_send(const struct udp_bind *b, struct altuntun_endpoint *ep, const uint8
 			r = UDP_SENT_SOURCE_CLEARED;
 	}
 	return r;
+}
+
+bool udp_endpoint_same(const struct altuntun_endpoint *x, const struct altuntun_endpoint *y)
+{
+	if (x->addr.sa.sa_family != y->addr.sa.sa_family || x->local_family != y->local_family)
+		return false;
+	if (x->addr.sa.sa_family == AF_INET) {
+		if (x->addr.in4.sin_port != y->addr.in4.sin_port ||
+		    x->addr.in4.sin_addr.s_addr != y->addr.in4.sin_addr.s_addr)
+			return false;
+	} else if (x->addr.in6.sin6_port != y->addr.in6.sin6_port ||
+		   memcmp(&x->addr.in6.sin6_addr, &y->addr.in6.sin6_addr, 16) ||
+		   x->addr.in6.sin6_scope_id != y->addr.in6.sin6_scope_id) {
+		return false;
+	}
+	if (x->local_family == AF_INET)
+		return x->local.v4.s_addr == y->local.v4.s_addr;
+	if (x->local_family == AF_INET6)
+		return !memcmp(&x->local.v6, &y->local.v6, 16) &&
+		       x->local_ifindex == y->local_ifindex;
+	return true;
+}
+
+int udp_send_fragmented(const struct udp_bind *b, struct altuntun_endpoint *ep,
+			const uint8_t *data, size_t len)
+{
+	bool v6 = ep->addr.sa.sa_family == AF_INET6;
+	int fd = v6 ? b->fd6 : b->fd4;
+	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	int opt = v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER;
+	int r, restore;
+
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	r = set_int(fd, level, opt, v6 ? IPV6_PMTUDISC_DONT : IP_PMTUDISC_DONT);
+	if (r)
+		return r;
+	r = udp_send(b, ep, data, len);
+	/* Not being able to go back would leave every datagram fragmentable:
+	 * reported as the send's failure (it is not expected to happen). */
+	restore = set_int(fd, level, opt, v6 ? IPV6_PMTUDISC_INTERFACE : IP_PMTUDISC_INTERFACE);
+	return r < 0 ? r : restore;
 }
 
 static void get_local(struct msghdr *msg, struct altuntun_endpoint *from)

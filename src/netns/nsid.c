@@ -111,6 +111,7 @@ static int parse_link(const struct nlmsghdr *nh, void *ctx)
 		return 0;
 	out->ifindex = ifi->ifi_index;
 	out->flags = ifi->ifi_flags;
+	out->type = ifi->ifi_type;
 	len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
 	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		size_t plen = RTA_PAYLOAD(rta);

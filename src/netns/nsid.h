@@ -29,6 +29,7 @@ struct nsid_link {
 	int ifindex;
 	unsigned mtu;
 	unsigned flags; /* IFF_* */
+	unsigned short type; /* ARPHRD_* (ARPHRD_NONE: a TUN or WireGuard device) */
 	char name[IFNAMSIZ];
 };
 
