@@ -2,7 +2,9 @@
 /*
  * Token buckets per source, as the Linux driver's ratelimiter: tokens are
  * nanoseconds of credit, a packet costs 1 s / RATELIMIT_PER_SECOND and a
- * bucket holds RATELIMIT_BURST packets' worth.
+ * bucket holds RATELIMIT_BURST packets' worth. Rates are counted per second
+ * in two windows, the previous one weighted by how much it still overlaps
+ * the last second (as the device's own load estimate).
  *
  * Entries live densely in entries[0, count) and are chained from a fixed
  * array of buckets by index; the bucket is SipHash (crypto_shorthash) of the
@@ -37,6 +39,8 @@ struct rl_entry {
 	uint32_t bucket;
 	uint64_t tokens;
 	uint64_t last_ns;
+	uint64_t window_start_ns;
+	uint32_t count_current, count_previous;
 };
 
 struct ratelimiter {
@@ -45,6 +49,7 @@ struct ratelimiter {
 	uint32_t count;
 	uint32_t capacity;
 	struct rl_entry *entries;
+	uint32_t *rates; /* scratch for ratelimiter_fair_share, `capacity` long */
 	uint32_t heads[NBUCKETS];
 };
 
@@ -65,6 +70,7 @@ void ratelimiter_free(struct ratelimiter *rl)
 	if (!rl)
 		return;
 	free(rl->entries);
+	free(rl->rates);
 	sodium_memzero(rl->hash_key, sizeof(rl->hash_key));
 	free(rl);
 }
@@ -175,7 +181,7 @@ static bool take_token(struct rl_entry *e, uint64_t now_ns)
 
 static bool reserve(struct ratelimiter *rl)
 {
-	uint32_t cap;
+	uint32_t cap, *rates;
 	struct rl_entry *grown;
 
 	if (rl->count < rl->capacity)
@@ -185,6 +191,10 @@ static bool reserve(struct ratelimiter *rl)
 	cap = rl->capacity ? rl->capacity * 2 : MIN_CAPACITY;
 	if (cap > RATELIMIT_MAX_ENTRIES)
 		cap = RATELIMIT_MAX_ENTRIES;
+	rates = realloc(rl->rates, cap * sizeof(*rates));
+	if (!rates)
+		return false;
+	rl->rates = rates;
 	grown = realloc(rl->entries, cap * sizeof(*grown));
 	if (!grown)
 		return false;
@@ -193,37 +203,123 @@ static bool reserve(struct ratelimiter *rl)
 	return true;
 }
 
-/* A new source starts with a full bucket and spends one packet at once. */
-static bool insert(struct ratelimiter *rl, uint32_t bucket, const uint8_t key[SRC_KEY_LEN],
-		   uint64_t now_ns)
+/* A new source starts with a full bucket (insert() callers spend from it). */
+static struct rl_entry *insert(struct ratelimiter *rl, uint32_t bucket,
+			       const uint8_t key[SRC_KEY_LEN], uint64_t now_ns)
 {
 	struct rl_entry *e;
 
 	if (!reserve(rl))
-		return false;
+		return NULL;
 	e = &rl->entries[rl->count];
+	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, SRC_KEY_LEN);
-	e->tokens = TOKEN_MAX - PACKET_COST;
+	e->tokens = TOKEN_MAX;
 	e->last_ns = now_ns;
+	e->window_start_ns = now_ns;
 	e->bucket = bucket;
 	e->next = rl->heads[bucket];
 	rl->heads[bucket] = rl->count++;
-	return true;
+	return e;
 }
 
-bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src)
+/* The entry of `src`, made if new; NULL if the source cannot have one. */
+static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			       bool *is_new)
 {
 	uint8_t key[SRC_KEY_LEN];
 	uint32_t bucket;
 
+	*is_new = false;
 	if (!source_key(key, src))
-		return false;
+		return NULL;
 	if (now_ns > rl->last_gc_ns && now_ns - rl->last_gc_ns >= GC_INTERVAL_NS)
 		ratelimiter_gc(rl, now_ns);
 	bucket = bucket_of(rl, key);
 	for (uint32_t i = rl->heads[bucket]; i != NIL; i = rl->entries[i].next) {
 		if (!memcmp(rl->entries[i].key, key, SRC_KEY_LEN))
-			return take_token(&rl->entries[i], now_ns);
+			return &rl->entries[i];
 	}
+	*is_new = true;
 	return insert(rl, bucket, key, now_ns);
+}
+
+bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src)
+{
+	bool is_new;
+	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
+
+	if (!e)
+		return false;
+	if (is_new) {
+		e->tokens -= PACKET_COST;
+		return true;
+	}
+	return take_token(e, now_ns);
+}
+
+static uint32_t rate_estimate(const struct rl_entry *e, uint64_t now_ns)
+{
+	uint64_t elapsed = now_ns > e->window_start_ns ? now_ns - e->window_start_ns : 0;
+
+	if (elapsed >= 2 * NSEC_PER_SEC)
+		return 0;
+	if (elapsed >= NSEC_PER_SEC) /* the current window has become the previous one */
+		return (uint32_t)(e->count_current * (2 * NSEC_PER_SEC - elapsed) / NSEC_PER_SEC);
+	return e->count_current +
+	       (uint32_t)(e->count_previous * (NSEC_PER_SEC - elapsed) / NSEC_PER_SEC);
+}
+
+bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+		       uint32_t *rate)
+{
+	bool is_new;
+	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
+	uint64_t elapsed;
+
+	*rate = 0;
+	if (!e)
+		return false;
+	elapsed = now_ns > e->window_start_ns ? now_ns - e->window_start_ns : 0;
+	if (elapsed >= NSEC_PER_SEC) {
+		e->count_previous = elapsed < 2 * NSEC_PER_SEC ? e->count_current : 0;
+		e->count_current = 0;
+		e->window_start_ns = now_ns;
+	}
+	/* Half the range: the estimate adds a share of the previous window. */
+	if (e->count_current < UINT32_MAX / 2)
+		e->count_current++;
+	if (now_ns > e->last_ns)
+		e->last_ns = now_ns;
+	*rate = rate_estimate(e, now_ns);
+	return true;
+}
+
+static int compare_rates(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t ratelimiter_fair_share(struct ratelimiter *rl, uint64_t now_ns, uint32_t budget)
+{
+	uint64_t left = budget;
+	uint32_t n = rl->count;
+
+	if (n == 0)
+		return UINT32_MAX;
+	for (uint32_t i = 0; i < n; i++)
+		rl->rates[i] = rate_estimate(&rl->entries[i], now_ns);
+	qsort(rl->rates, n, sizeof(*rl->rates), compare_rates);
+	/* Water-filling: the smallest senders get all they send while the
+	 * rest of the budget, split evenly over the others, covers it. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t others = n - i;
+
+		if ((uint64_t)rl->rates[i] * others > left)
+			return (uint32_t)(left / others);
+		left -= rl->rates[i];
+	}
+	return UINT32_MAX;
 }
