@@ -184,10 +184,14 @@ uint64_t timers_run(altuntun_device *dev, struct altuntun_peer *peer, struct alt
 /* Counts this handshake message and tells whether the device is under load:
  * above the threshold of messages per second, and for a second after. */
 bool device_under_load(altuntun_device *dev, uint64_t now_ns);
-/* Counts a message with a valid MAC1 from `src`; under load, true if the
- * source sends within its fair share (true whenever not under load). */
+/* Counts a message with a valid MAC1 from `src` (*tracked: it has a place
+ * in the table); under load, true if the source sends within its fair share
+ * (true whenever not under load). */
 bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
-			    bool under_load);
+			    bool under_load, bool *tracked);
+/* May `src` get a cookie reply now (20/s, burst 5 per tracked source)? */
+bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
+				 bool tracked);
 /* The budget of messages processed without MAC2 under load (the threshold
  * per second, a tenth of a second's worth at once). */
 bool device_direct_budget_left(altuntun_device *dev, uint64_t now_ns);

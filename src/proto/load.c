@@ -12,6 +12,13 @@
  * makes only those sources pay the cookie round trip, and a flood from many
  * (spoofed) sources leaves every share below one message a second, or the
  * source table full: then everyone pays.
+ *
+ * Cookie replies to one source are limited as its MAC2 messages are (the
+ * token bucket of its entry among the talkers: 20/s, burst 5): more could
+ * not get more of its handshakes through, and each costs an encryption and
+ * a send, reflected at an address that may be spoofed. Under a one-source
+ * flood that is what keeps the responder ahead of its socket queue, so the
+ * initiation of a legitimate peer elsewhere is read at all.
  */
 #include "device_internal.h"
 #include "ratelimiter.h"
@@ -45,11 +52,12 @@ bool device_under_load(altuntun_device *dev, uint64_t now_ns)
 }
 
 bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
-			    bool under_load)
+			    bool under_load, bool *tracked_out)
 {
 	uint32_t rate;
 	bool tracked = ratelimiter_count(dev->talkers, now_ns, src, &rate);
 
+	*tracked_out = tracked;
 	if (!under_load) {
 		dev->has_fair_share = false;
 		return true;
@@ -61,6 +69,13 @@ bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct 
 	}
 	/* An untracked source (the table is full) is one of very many. */
 	return tracked && rate <= dev->fair_share;
+}
+
+bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
+				 bool tracked)
+{
+	/* Untracked: one of very many sources, each sending little. */
+	return !tracked || ratelimiter_allow(dev->talkers, now_ns, src);
 }
 
 /* Token bucket in nanoseconds of credit, as the rate limiter's. */

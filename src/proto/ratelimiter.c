@@ -38,7 +38,8 @@ struct rl_entry {
 	uint32_t next;
 	uint32_t bucket;
 	uint64_t tokens;
-	uint64_t last_ns;
+	uint64_t last_ns; /* of the tokens */
+	uint64_t seen_ns; /* last use of any kind: idle entries are collected */
 	uint64_t window_start_ns;
 	uint32_t count_current, count_previous;
 };
@@ -145,7 +146,7 @@ static void remove_entry(struct ratelimiter *rl, uint32_t idx)
 
 static bool is_idle(const struct rl_entry *e, uint64_t now_ns)
 {
-	return now_ns > e->last_ns && now_ns - e->last_ns > IDLE_NS;
+	return now_ns > e->seen_ns && now_ns - e->seen_ns > IDLE_NS;
 }
 
 void ratelimiter_gc(struct ratelimiter *rl, uint64_t now_ns)
@@ -216,6 +217,7 @@ static struct rl_entry *insert(struct ratelimiter *rl, uint32_t bucket,
 	memcpy(e->key, key, SRC_KEY_LEN);
 	e->tokens = TOKEN_MAX;
 	e->last_ns = now_ns;
+	e->seen_ns = now_ns;
 	e->window_start_ns = now_ns;
 	e->bucket = bucket;
 	e->next = rl->heads[bucket];
@@ -237,8 +239,13 @@ static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const st
 		ratelimiter_gc(rl, now_ns);
 	bucket = bucket_of(rl, key);
 	for (uint32_t i = rl->heads[bucket]; i != NIL; i = rl->entries[i].next) {
-		if (!memcmp(rl->entries[i].key, key, SRC_KEY_LEN))
-			return &rl->entries[i];
+		struct rl_entry *e = &rl->entries[i];
+
+		if (!memcmp(e->key, key, SRC_KEY_LEN)) {
+			if (now_ns > e->seen_ns)
+				e->seen_ns = now_ns;
+			return e;
+		}
 	}
 	*is_new = true;
 	return insert(rl, bucket, key, now_ns);
@@ -289,8 +296,6 @@ bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct soc
 	/* Half the range: the estimate adds a share of the previous window. */
 	if (e->count_current < UINT32_MAX / 2)
 		e->count_current++;
-	if (now_ns > e->last_ns)
-		e->last_ns = now_ns;
 	*rate = rate_estimate(e, now_ns);
 	return true;
 }

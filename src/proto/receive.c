@@ -100,7 +100,7 @@ static int receive_handshake(altuntun_device *dev, struct altuntun_now now,
 			     uint32_t type, struct altuntun_out *out)
 {
 	enum cookie_mac_state mac;
-	bool under_load, light, direct;
+	bool under_load, light, direct, tracked;
 
 	if (!dev->has_identity)
 		return ALTUNTUN_ERR_NO_PRIVATE_KEY;
@@ -109,12 +109,15 @@ static int receive_handshake(altuntun_device *dev, struct altuntun_now now,
 				      now.mono_ns);
 	if (mac == COOKIE_INVALID_MAC)
 		return ALTUNTUN_ERR_BAD_MAC1;
-	light = device_source_is_light(dev, now.mono_ns, &from->addr.sa, under_load);
+	light = device_source_is_light(dev, now.mono_ns, &from->addr.sa, under_load, &tracked);
 	if (under_load) {
 		/* Without MAC2: only a light source, within the direct budget. */
 		direct = mac != COOKIE_VALID_MAC_WITH_COOKIE;
-		if (direct && !(light && device_direct_budget_left(dev, now.mono_ns)))
+		if (direct && !(light && device_direct_budget_left(dev, now.mono_ns))) {
+			if (!device_cookie_reply_allowed(dev, now.mono_ns, &from->addr.sa, tracked))
+				return ALTUNTUN_ERR_RATE_LIMITED;
 			return send_cookie_reply(dev, now, from, buf, len);
+		}
 		if (!ratelimiter_allow(dev->ratelimiter, now.mono_ns, &from->addr.sa))
 			return ALTUNTUN_ERR_RATE_LIMITED;
 		if (direct)

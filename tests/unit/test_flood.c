@@ -4,7 +4,9 @@
  * responder, with a load threshold of 100 messages/s; flooders send valid
  * initiations (MAC1 right, keys unknown or known to B) from one source or
  * from many; A is the legitimate peer. What B sends to flooders is counted
- * in P.b.out.stray*, what it sends to A goes over the pair's wire.
+ * in P.b.out.stray*, what it sends to A goes over the pair's wire. A
+ * message B does nothing with but count is "rate limited": a source over
+ * its share gets cookie replies at the per-source rate only.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -140,9 +142,12 @@ TEST(flood_one_source_legit_peer_gets_in_at_once)
 	 * is answered, its replays and the unknown key's are refused. */
 	CHECK_EQ(t.processed, THRESHOLD);
 	CHECK_EQ(P.b.out.stray_responses, 1);
-	/* From then on the source is far above its share: cookies only. */
-	CHECK_EQ(t.cookie_required, 2000 - THRESHOLD);
-	CHECK_EQ(P.b.out.stray_cookie_replies, 2000 - THRESHOLD);
+	/* From then on the source is far above its share: no more work, and
+	 * cookie replies only as fast as its MAC2 messages could pass (a burst
+	 * of 5, then one per 50 ms: none more in these 47.5 ms). */
+	CHECK_EQ(t.cookie_required, RATELIMIT_BURST);
+	CHECK_EQ(P.b.out.stray_cookie_replies, RATELIMIT_BURST);
+	CHECK_EQ(t.rate_limited, 2000 - THRESHOLD - RATELIMIT_BURST);
 	CHECK(device_under_load(P.b.dev, P.now.mono_ns));
 
 	/* A, from elsewhere, gets in at once: no cookie, one round trip. */
@@ -161,7 +166,10 @@ TEST(flood_one_source_legit_peer_gets_in_at_once)
 		pair_flush(&P);
 	}
 	CHECK_EQ(t.processed, THRESHOLD);
-	CHECK_EQ(P.b.out.stray_cookie_replies, 2000 - THRESHOLD + 20000);
+	/* One more cookie reply every 50 ms, from 52.5 ms to 1002.5 ms. */
+	CHECK_EQ(P.b.out.stray_cookie_replies, RATELIMIT_BURST + 20);
+	CHECK_EQ(t.cookie_required, RATELIMIT_BURST + 20);
+	CHECK_EQ(t.rate_limited, 22000 - THRESHOLD - RATELIMIT_BURST - 20);
 	CHECK_EQ(P.b.delivered, 1001);
 	CHECK_EQ(P.a.delivered, 1000);
 	CHECK_EQ(P.b.out.cookie_replies, 0);
@@ -219,7 +227,9 @@ TEST(flood_light_sources_share_the_direct_budget)
 	setup();
 	flooder_init(&f);
 	flood(&heavy, f.msg, 2000, 50 * US, &t);
-	CHECK_EQ(t.cookie_required, 2000 - THRESHOLD);
+	/* Cookie replies: the burst at 5 ms, one more at 55 ms. */
+	CHECK_EQ(t.cookie_required, RATELIMIT_BURST + 1);
+	CHECK_EQ(t.rate_limited, 2000 - THRESHOLD - RATELIMIT_BURST - 1);
 	/* 50 new sources at once, each well within its share: the direct
 	 * budget (a tenth of a second of the threshold: 10) goes first. */
 	for (uint32_t i = 0; i < 50; i++) {
@@ -263,7 +273,8 @@ TEST(flood_with_cookies_is_rate_limited_per_source)
 	setup();
 	flooder_init(&f);
 	flood(&from, f.msg, 200, 50 * US, &t);
-	CHECK_EQ(t.cookie_required, 200 - THRESHOLD);
+	CHECK_EQ(t.cookie_required, RATELIMIT_BURST);
+	CHECK_EQ(t.rate_limited, 200 - THRESHOLD - RATELIMIT_BURST);
 	/* The flooder reads its cookie and puts MAC2 on its initiation, as a
 	 * client of B's under load does. */
 	CHECK_EQ(P.b.out.stray_last_len, sizeof(struct message_cookie_reply));
