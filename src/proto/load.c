@@ -68,7 +68,7 @@ bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct 
 		dev->has_fair_share = true;
 	}
 	/* An untracked source (the table is full) is one of very many. */
-	return tracked && rate <= dev->fair_share;
+	return tracked && rate < dev->fair_share;
 }
 
 bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,

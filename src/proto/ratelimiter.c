@@ -50,7 +50,6 @@ struct ratelimiter {
 	uint32_t count;
 	uint32_t capacity;
 	struct rl_entry *entries;
-	uint32_t *rates; /* scratch for ratelimiter_fair_share, `capacity` long */
 	uint32_t heads[NBUCKETS];
 };
 
@@ -71,7 +70,6 @@ void ratelimiter_free(struct ratelimiter *rl)
 	if (!rl)
 		return;
 	free(rl->entries);
-	free(rl->rates);
 	sodium_memzero(rl->hash_key, sizeof(rl->hash_key));
 	free(rl);
 }
@@ -182,7 +180,7 @@ static bool take_token(struct rl_entry *e, uint64_t now_ns)
 
 static bool reserve(struct ratelimiter *rl)
 {
-	uint32_t cap, *rates;
+	uint32_t cap;
 	struct rl_entry *grown;
 
 	if (rl->count < rl->capacity)
@@ -192,10 +190,6 @@ static bool reserve(struct ratelimiter *rl)
 	cap = rl->capacity ? rl->capacity * 2 : MIN_CAPACITY;
 	if (cap > RATELIMIT_MAX_ENTRIES)
 		cap = RATELIMIT_MAX_ENTRIES;
-	rates = realloc(rl->rates, cap * sizeof(*rates));
-	if (!rates)
-		return false;
-	rl->rates = rates;
 	grown = realloc(rl->entries, cap * sizeof(*grown));
 	if (!grown)
 		return false;
@@ -300,31 +294,45 @@ bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct soc
 	return true;
 }
 
-static int compare_rates(const void *a, const void *b)
+/* sum(min(rate, level)) over the sources, at most `cap` (and then cap + 1). */
+static uint64_t sum_capped(const struct ratelimiter *rl, uint64_t now_ns, uint32_t level,
+			   uint64_t cap)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t sum = 0;
 
-	return x < y ? -1 : x > y;
+	for (uint32_t i = 0; i < rl->count && sum <= cap; i++) {
+		uint32_t r = rate_estimate(&rl->entries[i], now_ns);
+
+		sum += r < level ? r : level;
+	}
+	return sum;
 }
 
+/*
+ * The largest level whose capped sum fits the budget, by bisection: no
+ * sorting, since qsort may make system calls (glibc asks sysinfo for the
+ * memory size) and the packet process runs under a seccomp filter.
+ */
 uint32_t ratelimiter_fair_share(struct ratelimiter *rl, uint64_t now_ns, uint32_t budget)
 {
-	uint64_t left = budget;
-	uint32_t n = rl->count;
+	uint32_t lo = 0, hi = 0;
 
-	if (n == 0)
-		return UINT32_MAX;
-	for (uint32_t i = 0; i < n; i++)
-		rl->rates[i] = rate_estimate(&rl->entries[i], now_ns);
-	qsort(rl->rates, n, sizeof(*rl->rates), compare_rates);
-	/* Water-filling: the smallest senders get all they send while the
-	 * rest of the budget, split evenly over the others, covers it. */
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t others = n - i;
+	for (uint32_t i = 0; i < rl->count; i++) {
+		uint32_t r = rate_estimate(&rl->entries[i], now_ns);
 
-		if ((uint64_t)rl->rates[i] * others > left)
-			return (uint32_t)(left / others);
-		left -= rl->rates[i];
+		if (r > hi)
+			hi = r;
 	}
-	return UINT32_MAX;
+	if (sum_capped(rl, now_ns, hi, budget) <= budget)
+		return UINT32_MAX; /* everyone fits */
+	/* sum(lo) <= budget < sum(hi) */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (sum_capped(rl, now_ns, mid, budget) <= budget)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }

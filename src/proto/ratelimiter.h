@@ -39,8 +39,9 @@ bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct soc
 		       uint32_t *rate);
 /*
  * The max-min fair share of `budget` messages per second among the counted
- * sources: the level L at which sum(min(rate, L)) = budget, so a source
- * above L sends more than its share. UINT32_MAX if all of them fit.
+ * sources: the largest level L with sum(min(rate, L)) <= budget, so a
+ * source at L or above takes all of its share. UINT32_MAX if all of them
+ * fit. O(entries * 32); makes no system call.
  */
 uint32_t ratelimiter_fair_share(struct ratelimiter *rl, uint64_t now_ns, uint32_t budget);
 /* Drops entries idle for more than a second. Called by allow() as needed. */

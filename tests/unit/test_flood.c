@@ -294,3 +294,25 @@ TEST(flood_with_cookies_is_rate_limited_per_source)
 	altuntun_device_free(f.dev);
 	pair_free(&P);
 }
+
+TEST(flood_with_wrong_mac2_needs_a_cookie_too)
+{
+	struct flooder f;
+	struct altuntun_endpoint from = source(0xc6336407, 4444);
+	struct tally zero = { 0 }, wrong = { 0 };
+
+	setup();
+	flooder_init(&f);
+	flood(&from, f.msg, THRESHOLD, 50 * US, &zero);
+	CHECK_EQ(zero.processed, THRESHOLD);
+	/* Under load: a zero MAC2 (no cookie, not even computed) and a wrong
+	 * one are the same to B. */
+	flood(&from, f.msg, 1, 50 * US, &zero);
+	CHECK_EQ(zero.cookie_required, 1);
+	memset(f.msg + sizeof(f.msg) - MAC_LEN, 0xa5, MAC_LEN);
+	flood(&from, f.msg, 1, 50 * US, &wrong);
+	CHECK_EQ(wrong.cookie_required, 1);
+	CHECK_EQ(wrong.processed, 0);
+	altuntun_device_free(f.dev);
+	pair_free(&P);
+}
