@@ -86,10 +86,14 @@ flood_round() {
 		t1=$(date +%s.%N)
 		result=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	fi
+	# Traffic is a check for AltunTun under the one-source flood (no hsgen
+	# arguments); elsewhere it is measured only.
 	if [[ $impl == altuntun && $result != none ]]; then
 		local stats
 		if stats=$(ping_stats "$L" 10.77.0.1 10); then
 			pass "traffic flows during the flood: $stats"
+		elif (($# > 0)); then
+			log "MEASURED traffic during the flood ($*): $stats"
 		else
 			soft_fail "traffic flows during the flood: $stats"
 		fi
