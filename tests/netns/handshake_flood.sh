@@ -22,6 +22,9 @@
 # FLOOD_MANY_WAIT=S waits up to S seconds for the legitimate peer under the
 # many-source flood as well (it pays the cookie round trip, over 5 s) and
 # prints the time. FLOOD_RATE (115000) sets the flood's rate.
+#
+# at-run-alone: the flood takes a whole core for about 6 s, which would
+# disturb a test beside it, and a test beside it would slow the responder.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd wg ping ip awk
