@@ -183,7 +183,7 @@ bool altuntun_device_get_public_key(const altuntun_device *dev, uint8_t key[ALTU
  * load above `per_second` of them (default 1000; 0 means always under load
  * with no message processed without MAC2, which tests use). Under load an
  * initiation or response without a valid MAC2 is still processed if its
- * source (IPv4 address, IPv6 /64) sends within its fair share of
+ * source (IPv4 address, IPv6 /64) sends below its fair share of
  * `per_second` and fewer than `per_second` such messages were processed in
  * the last second; otherwise it is answered with a cookie reply (at most
  * 20/s per source, burst 5) and not processed (docs/security.md, "DoS").

@@ -185,7 +185,7 @@ uint64_t timers_run(altuntun_device *dev, struct altuntun_peer *peer, struct alt
  * above the threshold of messages per second, and for a second after. */
 bool device_under_load(altuntun_device *dev, uint64_t now_ns);
 /* Counts a message with a valid MAC1 from `src` (*tracked: it has a place
- * in the table); under load, true if the source sends within its fair share
+ * in the table); under load, true if the source sends below its fair share
  * (true whenever not under load). */
 bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
 			    bool under_load, bool *tracked);

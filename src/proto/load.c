@@ -6,12 +6,12 @@
  * its threshold (load_threshold: the messages it can afford to answer with
  * a Diffie-Hellman each, per second). Under load a message must carry a
  * valid MAC2 (the cookie round trip proves the source address) unless its
- * source is light: within its max-min fair share of the threshold among all
+ * source is light: below its max-min fair share of the threshold among all
  * sources seen in the last second or two, and the device's direct budget
  * (the threshold, per second) still has room. So a flood from a few sources
  * makes only those sources pay the cookie round trip, and a flood from many
- * (spoofed) sources leaves every share below one message a second, or the
- * source table full: then everyone pays.
+ * (spoofed) sources leaves every share at one message a second or less, or
+ * the source table full: then everyone pays.
  *
  * Cookie replies to one source are limited as its MAC2 messages are (the
  * token bucket of its entry among the talkers: 20/s, burst 5): more could
@@ -117,8 +117,6 @@ bool device_direct_budget_left(altuntun_device *dev, uint64_t now_ns)
 
 void device_direct_budget_take(altuntun_device *dev, uint64_t now_ns)
 {
-	uint64_t cost = direct_cost_ns(dev);
-
-	if (dev->load_threshold && direct_tokens(dev, now_ns) >= cost)
-		dev->direct_tokens_ns -= cost;
+	if (device_direct_budget_left(dev, now_ns))
+		dev->direct_tokens_ns -= direct_cost_ns(dev);
 }
