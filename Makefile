@@ -32,10 +32,13 @@ HDRS := $(wildcard include/*.h src/proto/*.h src/agent/*.h src/netns/*.h tests/u
 
 BINS := $(B)/altuntun-cli $(B)/altuntun-cni
 LIBS := $(B)/libaltuntun.a $(B)/libaltuntun.so
+# Test and benchmark tools (not installed): hsgen floods handshakes
+# (tests/netns/handshake_flood.sh, bench/run-all).
+TOOLS := $(B)/bench/hsgen
 
 .PHONY: all deps check unit unit-asan unit-ubsan netns-tests fuzz fuzz-short demo bench install clean
 
-all: $(LIBS) $(BINS)
+all: $(LIBS) $(BINS) $(TOOLS)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -54,6 +57,9 @@ $(B)/altuntun-cli: $(B)/src/agent/cli_main.o $(B)/libagent.a $(B)/libaltuntun.a
 	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 $(B)/altuntun-cni: $(B)/src/agent/cni_main.o $(B)/libagent.a $(B)/libaltuntun.a
+	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/bench/hsgen: $(B)/bench/hsgen.o $(B)/libaltuntun.a
 	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libagent.a $(B)/libaltuntun.a

@@ -30,7 +30,8 @@
  *       with IP_PKTINFO from a single socket. With --mac2 it behaves like a
  *       legitimate client under load: it decrypts cookie replies and puts a
  *       valid MAC2 on every later initiation from that source address.
- *       Prints one line of key=value results.
+ *       SIGTERM or SIGINT ends the run early (seconds= is then the time it
+ *       ran). Prints one line of key=value results.
  */
 #include <arpa/inet.h>
 #include <blake2.h>
@@ -41,6 +42,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -295,6 +297,14 @@ struct idx_entry {
 	uint32_t rec; /* record number + 1; 0 = empty */
 };
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
 static uint32_t hash32(uint32_t x)
 {
 	x ^= x >> 16;
@@ -449,6 +459,12 @@ static int cmd_blast(int argc, char **argv)
 		riov[i].iov_len = sizeof(rbuf[i]);
 	}
 
+	{
+		struct sigaction sa = { .sa_handler = on_stop };
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+			die("sigaction: %s", strerror(errno));
+	}
 	t0 = mono_ns();
 	end_ns = t0 + (uint64_t)(seconds * 1e9);
 	drain_end = end_ns + 300000000ULL;
@@ -457,6 +473,11 @@ static int cmd_blast(int argc, char **argv)
 		bool did = false;
 		if (now >= drain_end)
 			break;
+		if (stop_requested) {
+			if (now < end_ns)
+				seconds = (double)(now - t0) / 1e9;
+			break;
+		}
 
 		/* send what is due */
 		if (now < end_ns) {

@@ -180,9 +180,13 @@ bool altuntun_device_get_public_key(const altuntun_device *dev, uint8_t key[ALTU
 
 /*
  * Handshake load: the device counts incoming handshake messages and is under
- * load above `per_second` of them (default 1000; 0 means always under load,
- * which tests use). Under load an initiation or response without a valid
- * MAC2 is answered with a cookie reply and not processed.
+ * load above `per_second` of them (default 1000; 0 means always under load
+ * with no message processed without MAC2, which tests use). Under load an
+ * initiation or response without a valid MAC2 is still processed if its
+ * source (IPv4 address, IPv6 /64) sends below its fair share of
+ * `per_second` and fewer than `per_second` such messages were processed in
+ * the last second; otherwise it is answered with a cookie reply (at most
+ * 20/s per source, burst 5) and not processed (docs/security.md, "DoS").
  */
 void altuntun_device_set_load_threshold(altuntun_device *dev, uint32_t per_second);
 

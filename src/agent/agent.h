@@ -114,5 +114,10 @@ void datapath_free(struct agent *a);
 int datapath_start_worker(struct agent *a);
 void datapath_tun_readable(struct agent *a);
 void datapath_udp_readable(struct agent *a, struct ev_source *src);
+/* While a receive batch is handled, a datagram for no peer (a cookie reply)
+ * waits to leave with the others of the batch in one sendmmsg: true if it
+ * was queued, false if it must be sent now. */
+bool datapath_queue_reply(struct agent *a, const struct altuntun_endpoint *to,
+			  const uint8_t *data, size_t len);
 
 #endif

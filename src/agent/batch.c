@@ -78,6 +78,17 @@ struct dp_worker {
 
 enum { WK_IDLE, WK_WORK, WK_QUIT };
 
+/* A datagram for no peer (a cookie reply) made while a receive batch is
+ * handled: they go out together at the end of the batch, in one sendmmsg. */
+#define DP_REPLIES 64
+#define DP_REPLY_MAX 64 /* a cookie reply */
+
+struct dp_reply {
+	struct altuntun_endpoint ep;
+	uint8_t data[DP_REPLY_MAX];
+	struct iovec iov;
+};
+
 struct datapath {
 	bool vnet;         /* the TUN has IFF_VNET_HDR */
 	bool coalesce;     /* coalesce TCP toward the TUN */
@@ -104,6 +115,10 @@ struct datapath {
 	size_t nrxjob;
 
 	/* UDP -> TUN */
+	bool in_rx; /* handling a receive batch: replies wait for its end */
+	struct dp_reply reply[DP_REPLIES];
+	struct udp_tx reply_tx[DP_REPLIES];
+	size_t nreply;
 	uint8_t *rxmem;
 	struct udp_rx rx[DP_RX_MSGS];
 	struct gro_batch gro;
@@ -724,6 +739,43 @@ static void rx_result(struct agent *a, int r, struct altuntun_out *out, size_t l
 	}
 }
 
+static void replies_flush(struct agent *a)
+{
+	struct datapath *d = a->dp;
+
+	for (size_t i = 0; i < d->nreply; i++)
+		d->reply_tx[i] = (struct udp_tx){ .ep = &d->reply[i].ep, .iov = &d->reply[i].iov,
+						  .iovlen = 1 };
+	udp_send_many(&a->udp, d->reply_tx, d->nreply);
+	for (size_t i = 0; i < d->nreply; i++) {
+		if (d->reply_tx[i].result) {
+			a->stats.udp_tx_failed++;
+			log_debug("udp: reply of %zu bytes not sent: %s", d->reply[i].iov.iov_len,
+				  strerror(-d->reply_tx[i].result));
+		} else {
+			a->stats.udp_tx++;
+		}
+	}
+	d->nreply = 0;
+}
+
+bool datapath_queue_reply(struct agent *a, const struct altuntun_endpoint *to,
+			  const uint8_t *data, size_t len)
+{
+	struct datapath *d = a->dp;
+	struct dp_reply *r;
+
+	if (!d || !d->in_rx || len > DP_REPLY_MAX)
+		return false;
+	if (d->nreply == DP_REPLIES)
+		replies_flush(a);
+	r = &d->reply[d->nreply++];
+	r->ep = *to;
+	memcpy(r->data, data, len);
+	r->iov = (struct iovec){ r->data, len };
+	return true;
+}
+
 void datapath_udp_readable(struct agent *a, struct ev_source *src)
 {
 	struct datapath *d = a->dp;
@@ -740,6 +792,7 @@ void datapath_udp_readable(struct agent *a, struct ev_source *src)
 			break;
 		}
 		now = agent_now();
+		d->in_rx = true;
 		for (ssize_t j = 0; j < m; j++) {
 			struct udp_rx *r = &d->rx[j];
 			size_t step = r->gso_size ? r->gso_size : r->len, off = 0;
@@ -759,6 +812,8 @@ void datapath_udp_readable(struct agent *a, struct ev_source *src)
 		if (d->nrxjob)
 			rx_jobs(a, now);
 		rx_flush(a);
+		d->in_rx = false;
+		replies_flush(a);
 		/* Fewer than asked for: the socket is empty (epoll tells us
 		 * when it is not any more). */
 		if (m < DP_RX_MSGS)

@@ -74,7 +74,9 @@ altuntun_device *altuntun_device_new(const struct altuntun_callbacks *cb)
 	dev->peer_bucket_count = PEER_MIN_BUCKETS;
 	dev->peer_buckets = calloc(dev->peer_bucket_count, sizeof(*dev->peer_buckets));
 	dev->ratelimiter = ratelimiter_new();
-	if (!dev->peer_buckets || !dev->ratelimiter || index_table_init(&dev->indices) != 0) {
+	dev->talkers = ratelimiter_new();
+	if (!dev->peer_buckets || !dev->ratelimiter || !dev->talkers ||
+	    index_table_init(&dev->indices) != 0) {
 		altuntun_device_free(dev);
 		return NULL;
 	}
@@ -93,8 +95,8 @@ void altuntun_device_free(altuntun_device *dev)
 		altuntun_peer_remove(dev, dev->peers_head);
 	allowedips_free(&dev->allowed);
 	index_table_free(&dev->indices);
-	if (dev->ratelimiter)
-		ratelimiter_free(dev->ratelimiter);
+	ratelimiter_free(dev->ratelimiter);
+	ratelimiter_free(dev->talkers);
 	free(dev->peer_buckets);
 	cookie_checker_wipe(&dev->cookie);
 	crypto_wipe(dev, sizeof(*dev));

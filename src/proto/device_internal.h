@@ -116,14 +116,24 @@ struct altuntun_device {
 	struct index_table indices;
 	struct allowedips allowed;
 	struct cookie_checker cookie;
+	/* Token buckets of the sources whose handshakes we process under load. */
 	struct ratelimiter *ratelimiter;
+	/* Rates of every source of handshake messages with a valid MAC1. */
+	struct ratelimiter *talkers;
 
-	/* Handshake load estimate: messages in this second and the last. */
+	/* Handshake load (load.c): messages in this second and the last. */
 	uint32_t load_threshold;
 	uint64_t load_window_start_ns;
 	uint32_t load_count_current, load_count_previous;
 	uint64_t last_under_load_ns;
 	bool was_under_load;
+	/* Under load: each source's fair share of the threshold, and since when. */
+	uint32_t fair_share;
+	uint64_t fair_share_ns;
+	bool has_fair_share;
+	/* Under load: messages processed without MAC2, within the threshold. */
+	uint64_t direct_tokens_ns, direct_last_ns;
+	bool direct_started;
 
 	uint64_t next_deadline_ns; /* lower bound of every peer timer */
 	uint64_t last_keypair_id;
@@ -170,7 +180,21 @@ void timers_persistent_keepalive_changed(altuntun_device *dev, struct altuntun_p
 /* Fires the peer's due timers; returns its next deadline. */
 uint64_t timers_run(altuntun_device *dev, struct altuntun_peer *peer, struct altuntun_now now);
 
-/* receive.c */
+/* load.c: who must prove its address (MAC2) when handshakes flood in */
+/* Counts this handshake message and tells whether the device is under load:
+ * above the threshold of messages per second, and for a second after. */
 bool device_under_load(altuntun_device *dev, uint64_t now_ns);
+/* Counts a message with a valid MAC1 from `src` (*tracked: it has a place
+ * in the table); under load, true if the source sends below its fair share
+ * (true whenever not under load). */
+bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
+			    bool under_load, bool *tracked);
+/* May `src` get a cookie reply now (20/s, burst 5 per tracked source)? */
+bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
+				 bool tracked);
+/* The budget of messages processed without MAC2 under load (the threshold
+ * per second, a tenth of a second's worth at once). */
+bool device_direct_budget_left(altuntun_device *dev, uint64_t now_ns);
+void device_direct_budget_take(altuntun_device *dev, uint64_t now_ns);
 
 #endif

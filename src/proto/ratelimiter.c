@@ -2,7 +2,9 @@
 /*
  * Token buckets per source, as the Linux driver's ratelimiter: tokens are
  * nanoseconds of credit, a packet costs 1 s / RATELIMIT_PER_SECOND and a
- * bucket holds RATELIMIT_BURST packets' worth.
+ * bucket holds RATELIMIT_BURST packets' worth. Rates are counted per second
+ * in two windows, the previous one weighted by how much it still overlaps
+ * the last second (as the device's own load estimate).
  *
  * Entries live densely in entries[0, count) and are chained from a fixed
  * array of buckets by index; the bucket is SipHash (crypto_shorthash) of the
@@ -36,7 +38,10 @@ struct rl_entry {
 	uint32_t next;
 	uint32_t bucket;
 	uint64_t tokens;
-	uint64_t last_ns;
+	uint64_t last_ns; /* of the tokens */
+	uint64_t seen_ns; /* last use of any kind: idle entries are collected */
+	uint64_t window_start_ns;
+	uint32_t count_current, count_previous;
 };
 
 struct ratelimiter {
@@ -139,7 +144,7 @@ static void remove_entry(struct ratelimiter *rl, uint32_t idx)
 
 static bool is_idle(const struct rl_entry *e, uint64_t now_ns)
 {
-	return now_ns > e->last_ns && now_ns - e->last_ns > IDLE_NS;
+	return now_ns > e->seen_ns && now_ns - e->seen_ns > IDLE_NS;
 }
 
 void ratelimiter_gc(struct ratelimiter *rl, uint64_t now_ns)
@@ -193,37 +198,141 @@ static bool reserve(struct ratelimiter *rl)
 	return true;
 }
 
-/* A new source starts with a full bucket and spends one packet at once. */
-static bool insert(struct ratelimiter *rl, uint32_t bucket, const uint8_t key[SRC_KEY_LEN],
-		   uint64_t now_ns)
+/* A new source starts with a full bucket (insert() callers spend from it). */
+static struct rl_entry *insert(struct ratelimiter *rl, uint32_t bucket,
+			       const uint8_t key[SRC_KEY_LEN], uint64_t now_ns)
 {
 	struct rl_entry *e;
 
 	if (!reserve(rl))
-		return false;
+		return NULL;
 	e = &rl->entries[rl->count];
+	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, SRC_KEY_LEN);
-	e->tokens = TOKEN_MAX - PACKET_COST;
+	e->tokens = TOKEN_MAX;
 	e->last_ns = now_ns;
+	e->seen_ns = now_ns;
+	e->window_start_ns = now_ns;
 	e->bucket = bucket;
 	e->next = rl->heads[bucket];
 	rl->heads[bucket] = rl->count++;
-	return true;
+	return e;
 }
 
-bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src)
+/* The entry of `src`, made if new; NULL if the source cannot have one. */
+static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			       bool *is_new)
 {
 	uint8_t key[SRC_KEY_LEN];
 	uint32_t bucket;
 
+	*is_new = false;
 	if (!source_key(key, src))
-		return false;
+		return NULL;
 	if (now_ns > rl->last_gc_ns && now_ns - rl->last_gc_ns >= GC_INTERVAL_NS)
 		ratelimiter_gc(rl, now_ns);
 	bucket = bucket_of(rl, key);
 	for (uint32_t i = rl->heads[bucket]; i != NIL; i = rl->entries[i].next) {
-		if (!memcmp(rl->entries[i].key, key, SRC_KEY_LEN))
-			return take_token(&rl->entries[i], now_ns);
+		struct rl_entry *e = &rl->entries[i];
+
+		if (!memcmp(e->key, key, SRC_KEY_LEN)) {
+			if (now_ns > e->seen_ns)
+				e->seen_ns = now_ns;
+			return e;
+		}
 	}
+	*is_new = true;
 	return insert(rl, bucket, key, now_ns);
+}
+
+bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src)
+{
+	bool is_new;
+	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
+
+	if (!e)
+		return false;
+	if (is_new) {
+		e->tokens -= PACKET_COST;
+		return true;
+	}
+	return take_token(e, now_ns);
+}
+
+static uint32_t rate_estimate(const struct rl_entry *e, uint64_t now_ns)
+{
+	uint64_t elapsed = now_ns > e->window_start_ns ? now_ns - e->window_start_ns : 0;
+
+	if (elapsed >= 2 * NSEC_PER_SEC)
+		return 0;
+	if (elapsed >= NSEC_PER_SEC) /* the current window has become the previous one */
+		return (uint32_t)(e->count_current * (2 * NSEC_PER_SEC - elapsed) / NSEC_PER_SEC);
+	return e->count_current +
+	       (uint32_t)(e->count_previous * (NSEC_PER_SEC - elapsed) / NSEC_PER_SEC);
+}
+
+bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+		       uint32_t *rate)
+{
+	bool is_new;
+	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
+	uint64_t elapsed;
+
+	*rate = 0;
+	if (!e)
+		return false;
+	elapsed = now_ns > e->window_start_ns ? now_ns - e->window_start_ns : 0;
+	if (elapsed >= NSEC_PER_SEC) {
+		e->count_previous = elapsed < 2 * NSEC_PER_SEC ? e->count_current : 0;
+		e->count_current = 0;
+		e->window_start_ns = now_ns;
+	}
+	/* Half the range: the estimate adds a share of the previous window. */
+	if (e->count_current < UINT32_MAX / 2)
+		e->count_current++;
+	*rate = rate_estimate(e, now_ns);
+	return true;
+}
+
+/* sum(min(rate, level)) over the sources, at most `cap` (and then cap + 1). */
+static uint64_t sum_capped(const struct ratelimiter *rl, uint64_t now_ns, uint32_t level,
+			   uint64_t cap)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < rl->count && sum <= cap; i++) {
+		uint32_t r = rate_estimate(&rl->entries[i], now_ns);
+
+		sum += r < level ? r : level;
+	}
+	return sum;
+}
+
+/*
+ * The largest level whose capped sum fits the budget, by bisection: no
+ * sorting, since qsort may make system calls (glibc asks sysinfo for the
+ * memory size) and the packet process runs under a seccomp filter.
+ */
+uint32_t ratelimiter_fair_share(struct ratelimiter *rl, uint64_t now_ns, uint32_t budget)
+{
+	uint32_t lo = 0, hi = 0;
+
+	for (uint32_t i = 0; i < rl->count; i++) {
+		uint32_t r = rate_estimate(&rl->entries[i], now_ns);
+
+		if (r > hi)
+			hi = r;
+	}
+	if (sum_capped(rl, now_ns, hi, budget) <= budget)
+		return UINT32_MAX; /* everyone fits */
+	/* sum(lo) <= budget < sum(hi) */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (sum_capped(rl, now_ns, mid, budget) <= budget)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }

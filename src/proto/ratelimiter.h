@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Token bucket per source address for handshake messages under load: each
- * IPv4 address, and each IPv6 /64, may send RATELIMIT_PER_SECOND with a
- * burst of RATELIMIT_BURST. Entries idle for a second are collected; the
- * table is bounded (RATELIMIT_MAX_ENTRIES), and a source that finds it full
- * is refused.
+ * A bounded table of handshake sources (each IPv4 address, and each IPv6
+ * /64). Entries idle for a second are collected; the table holds at most
+ * RATELIMIT_MAX_ENTRIES, and a source that finds it full is refused.
+ *
+ * Each entry serves two uses, one per table instance:
+ * * a token bucket for handshake messages processed under load: each source
+ *   may send RATELIMIT_PER_SECOND with a burst of RATELIMIT_BURST
+ *   (ratelimiter_allow);
+ * * a count of the source's handshake messages per second
+ *   (ratelimiter_count), from which ratelimiter_fair_share finds the share
+ *   of a budget that each source gets when it is divided fairly.
  */
 #ifndef ALTUNTUN_RATELIMITER_H
 #define ALTUNTUN_RATELIMITER_H
@@ -24,6 +30,20 @@ struct ratelimiter *ratelimiter_new(void);
 void ratelimiter_free(struct ratelimiter *rl);
 /* true if a handshake message from `src` may be processed now. */
 bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src);
+/*
+ * Counts a handshake message from `src` and sets *rate to the source's
+ * messages per second (this one included: a two-window estimate). false if
+ * the source cannot be tracked (bad family, table full).
+ */
+bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+		       uint32_t *rate);
+/*
+ * The max-min fair share of `budget` messages per second among the counted
+ * sources: the largest level L with sum(min(rate, L)) <= budget, so a
+ * source at L or above takes all of its share. UINT32_MAX if all of them
+ * fit. O(entries * 32); makes no system call.
+ */
+uint32_t ratelimiter_fair_share(struct ratelimiter *rl, uint64_t now_ns, uint32_t budget);
 /* Drops entries idle for more than a second. Called by allow() as needed. */
 void ratelimiter_gc(struct ratelimiter *rl, uint64_t now_ns);
 size_t ratelimiter_entries(const struct ratelimiter *rl);

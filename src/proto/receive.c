@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Incoming datagrams: handshake messages (behind MAC1, cookies and the rate
- * limiter when under load), cookie replies and data messages. */
+/* Incoming datagrams: handshake messages (behind MAC1, and under load behind
+ * the per-source policy of load.c, cookies and the rate limiter), cookie
+ * replies and data messages. */
 #include <arpa/inet.h>
 #include <endian.h>
 #include <string.h>
@@ -8,31 +9,6 @@
 #include "device_internal.h"
 #include "noise.h"
 #include "ratelimiter.h"
-
-/* Counts this handshake message and tells whether the device is under load:
- * above the threshold of messages per second, and for a second after. */
-bool device_under_load(altuntun_device *dev, uint64_t now_ns)
-{
-	uint64_t elapsed = now_ns - dev->load_window_start_ns;
-	uint64_t estimate;
-
-	if (elapsed >= NS_PER_SEC) {
-		dev->load_count_previous = elapsed < 2 * NS_PER_SEC ? dev->load_count_current : 0;
-		dev->load_count_current = 0;
-		dev->load_window_start_ns = now_ns;
-		elapsed = 0;
-	}
-	dev->load_count_current++;
-	/* The previous second weighs as much as it still overlaps the last one. */
-	estimate = dev->load_count_current +
-		   dev->load_count_previous * (NS_PER_SEC - elapsed) / NS_PER_SEC;
-	if (dev->load_threshold == 0 || estimate > dev->load_threshold) {
-		dev->last_under_load_ns = now_ns;
-		dev->was_under_load = true;
-		return true;
-	}
-	return dev->was_under_load && now_ns - dev->last_under_load_ns < UNDER_LOAD_AFTER_TIME;
-}
 
 static void update_endpoint(struct altuntun_peer *peer, const struct altuntun_endpoint *from)
 {
@@ -105,12 +81,26 @@ static int receive_response(altuntun_device *dev, struct altuntun_now now,
 	return ALTUNTUN_OK;
 }
 
+static int send_cookie_reply(altuntun_device *dev, struct altuntun_now now,
+			     const struct altuntun_endpoint *from, const uint8_t *buf, size_t len)
+{
+	struct message_cookie_reply reply;
+	/* Both messages carry the sender index right after the type. */
+	uint32_t sender;
+
+	memcpy(&sender, buf + 4, sizeof(sender));
+	cookie_checker_create_reply(&dev->cookie, &reply, buf, len, sender, &from->addr.sa,
+				    now.mono_ns);
+	dev->cb.send(dev->cb.ctx, NULL, from, (const uint8_t *)&reply, sizeof(reply));
+	return ALTUNTUN_ERR_COOKIE_REQUIRED;
+}
+
 static int receive_handshake(altuntun_device *dev, struct altuntun_now now,
 			     const struct altuntun_endpoint *from, const uint8_t *buf, size_t len,
 			     uint32_t type, struct altuntun_out *out)
 {
 	enum cookie_mac_state mac;
-	bool under_load;
+	bool under_load, light, direct, tracked;
 
 	if (!dev->has_identity)
 		return ALTUNTUN_ERR_NO_PRIVATE_KEY;
@@ -119,21 +109,19 @@ static int receive_handshake(altuntun_device *dev, struct altuntun_now now,
 				      now.mono_ns);
 	if (mac == COOKIE_INVALID_MAC)
 		return ALTUNTUN_ERR_BAD_MAC1;
+	light = device_source_is_light(dev, now.mono_ns, &from->addr.sa, under_load, &tracked);
 	if (under_load) {
-		if (mac != COOKIE_VALID_MAC_WITH_COOKIE) {
-			struct message_cookie_reply reply;
-			/* Both messages carry the sender index right after the type. */
-			uint32_t sender;
-
-			memcpy(&sender, buf + 4, sizeof(sender));
-			cookie_checker_create_reply(&dev->cookie, &reply, buf, len, sender,
-						    &from->addr.sa, now.mono_ns);
-			dev->cb.send(dev->cb.ctx, NULL, from, (const uint8_t *)&reply,
-				     sizeof(reply));
-			return ALTUNTUN_ERR_COOKIE_REQUIRED;
+		/* Without MAC2: only a light source, within the direct budget. */
+		direct = mac != COOKIE_VALID_MAC_WITH_COOKIE;
+		if (direct && !(light && device_direct_budget_left(dev, now.mono_ns))) {
+			if (!device_cookie_reply_allowed(dev, now.mono_ns, &from->addr.sa, tracked))
+				return ALTUNTUN_ERR_RATE_LIMITED;
+			return send_cookie_reply(dev, now, from, buf, len);
 		}
 		if (!ratelimiter_allow(dev->ratelimiter, now.mono_ns, &from->addr.sa))
 			return ALTUNTUN_ERR_RATE_LIMITED;
+		if (direct)
+			device_direct_budget_take(dev, now.mono_ns);
 	}
 	if (type == MESSAGE_INITIATION)
 		return receive_initiation(dev, now, from, buf, len, out);

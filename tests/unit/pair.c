@@ -6,13 +6,40 @@
 #include "pair.h"
 #include "test.h"
 
+static bool same_address(const struct altuntun_endpoint *x, const struct altuntun_endpoint *y)
+{
+	if (x->addr.sa.sa_family != y->addr.sa.sa_family)
+		return false;
+	if (x->addr.sa.sa_family == AF_INET)
+		return x->addr.in4.sin_addr.s_addr == y->addr.in4.sin_addr.s_addr &&
+		       x->addr.in4.sin_port == y->addr.in4.sin_port;
+	return !memcmp(&x->addr.in6.sin6_addr, &y->addr.in6.sin6_addr, 16) &&
+	       x->addr.in6.sin6_port == y->addr.in6.sin6_port;
+}
+
+static void wire_stray(struct wire *w, const uint8_t *data, size_t len)
+{
+	w->stray++;
+	if (data[0] == 2)
+		w->stray_responses++;
+	else if (data[0] == 3)
+		w->stray_cookie_replies++;
+	if (len <= sizeof(w->stray_last)) {
+		memcpy(w->stray_last, data, len);
+		w->stray_last_len = len;
+	}
+}
+
 static int wire_send(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint *to,
 		     const uint8_t *data, size_t len)
 {
 	struct wire *w = ctx;
 
 	(void)peer;
-	(void)to;
+	if (to && w->dest && !same_address(to, w->dest)) {
+		wire_stray(w, data, len);
+		return 0;
+	}
 	if (w->count >= PAIR_QUEUE_MAX || len > PAIR_DGRAM_MAX)
 		return -1;
 	memcpy(w->data[w->count], data, len);
@@ -49,6 +76,7 @@ static void side_link(struct side *s, const struct side *other, uint8_t other_ho
 	uint8_t net[4] = {10, 0, 0, other_host};
 	int err;
 
+	s->out.dest = &other->addr;
 	s->peer = altuntun_peer_add(s->dev, other->pub, &err);
 	CHECK(s->peer);
 	CHECK_EQ(altuntun_peer_set_endpoint(s->peer, &other->addr.addr.sa,

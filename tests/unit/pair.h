@@ -21,6 +21,12 @@ struct wire {
 	uint64_t responses;
 	uint64_t cookie_replies;
 	uint64_t keepalives;     /* data messages of 32 bytes */
+	/* Datagrams to anyone but the other side (a flooder): counted, the
+	 * last one kept, never queued. */
+	const struct altuntun_endpoint *dest; /* the other side */
+	uint64_t stray, stray_responses, stray_cookie_replies;
+	uint8_t stray_last[PAIR_DGRAM_MAX];
+	size_t stray_last_len;
 };
 
 struct side {

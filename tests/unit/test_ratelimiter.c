@@ -373,3 +373,80 @@ TEST(ratelimiter_clock_backwards)
 	CHECK(allow(rl, T0 + COST, &a));
 	ratelimiter_free(rl);
 }
+
+static uint32_t count(struct ratelimiter *rl, uint64_t now, const struct sockaddr_storage *ss)
+{
+	uint32_t rate = 0;
+
+	CHECK(ratelimiter_count(rl, now, (const struct sockaddr *)ss, &rate));
+	return rate;
+}
+
+TEST(ratelimiter_count_two_windows)
+{
+	struct ratelimiter *rl = ratelimiter_new();
+	struct sockaddr_storage a = v4(0x0a000001, 1), same64 = v6str("fd00:1::1", 1);
+	struct sockaddr_storage same64b = v6str("fd00:1::2", 7);
+
+	CHECK(rl);
+	/* The window starts with the first message. */
+	for (uint32_t i = 0; i < 10; i++)
+		CHECK_EQ(count(rl, T0 + i * COST / 10, &a), i + 1);
+	CHECK_EQ(count(rl, T0 + SEC - 1, &a), 11);
+	/* A new window: the last one weighs as much as it still overlaps the
+	 * last second, all of it at first, half after half a second. */
+	CHECK_EQ(count(rl, T0 + SEC, &a), 1 + 11);
+	CHECK_EQ(count(rl, T0 + SEC + SEC / 2, &a), 2 + 11 / 2);
+	CHECK_EQ(count(rl, T0 + 2 * SEC + SEC / 2, &a), 1 + 2);
+	/* Two windows later nothing of it is left (nor of the entry). */
+	CHECK_EQ(count(rl, T0 + 4 * SEC, &a), 1);
+	/* An IPv6 /64 is one source. */
+	CHECK_EQ(count(rl, T0, &same64), 1);
+	CHECK_EQ(count(rl, T0, &same64b), 2);
+	ratelimiter_free(rl);
+}
+
+TEST(ratelimiter_fair_share_water_level)
+{
+	struct ratelimiter *rl = ratelimiter_new();
+	const uint32_t rates[4] = { 1, 2, 3, 1000 };
+
+	CHECK(rl);
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 100), UINT32_MAX);
+	for (uint32_t s = 0; s < 4; s++) {
+		struct sockaddr_storage src = v4(0xc0000200 + s, 1);
+
+		for (uint32_t i = 0; i < rates[s]; i++)
+			count(rl, T0, &src);
+	}
+	/* 1 + 2 + 3 + 94 = 100: the big sender gets what is left. */
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 100), 94);
+	/* 1 + 2 + 3 + 4 = 10 */
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 10), 4);
+	/* Less than one each: every source is above its share. */
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 3), 0);
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 1006), UINT32_MAX);
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 1005), 999);
+	ratelimiter_free(rl);
+}
+
+TEST(ratelimiter_count_table_full)
+{
+	struct ratelimiter *rl = ratelimiter_new();
+	struct sockaddr_storage extra = v4(0xffffffff, 1);
+	uint32_t rate = 7;
+
+	CHECK(rl);
+	for (uint32_t i = 0; i < RATELIMIT_MAX_ENTRIES; i++) {
+		struct sockaddr_storage s = v4(i, 1);
+
+		count(rl, T0, &s);
+	}
+	CHECK(!ratelimiter_count(rl, T0, (const struct sockaddr *)&extra, &rate));
+	CHECK_EQ(rate, 0);
+	CHECK_EQ(ratelimiter_fair_share(rl, T0, 1000), 0);
+	/* Idle sources leave; then new ones are counted again. */
+	CHECK(ratelimiter_count(rl, T0 + 2 * SEC, (const struct sockaddr *)&extra, &rate));
+	CHECK_EQ(rate, 1);
+	ratelimiter_free(rl);
+}

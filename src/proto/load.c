@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Handshake load and who pays for it (docs/security.md, "DoS").
+ *
+ * The device counts handshake messages per second and is under load above
+ * its threshold (load_threshold: the messages it can afford to answer with
+ * a Diffie-Hellman each, per second). Under load a message must carry a
+ * valid MAC2 (the cookie round trip proves the source address) unless its
+ * source is light: below its max-min fair share of the threshold among all
+ * sources seen in the last second or two, and the device's direct budget
+ * (the threshold, per second) still has room. So a flood from a few sources
+ * makes only those sources pay the cookie round trip, and a flood from many
+ * (spoofed) sources leaves every share at one message a second or less, or
+ * the source table full: then everyone pays.
+ *
+ * Cookie replies to one source are limited as its MAC2 messages are (the
+ * token bucket of its entry among the talkers: 20/s, burst 5): more could
+ * not get more of its handshakes through, and each costs an encryption and
+ * a send, reflected at an address that may be spoofed. Under a one-source
+ * flood that is what keeps the responder ahead of its socket queue, so the
+ * initiation of a legitimate peer elsewhere is read at all.
+ */
+#include "device_internal.h"
+#include "ratelimiter.h"
+
+/* How long a computed fair share is used before it is computed again. */
+#define FAIR_SHARE_INTERVAL_NS (NS_PER_SEC / 10)
+/* The direct budget holds this long a time's worth of the threshold. */
+#define DIRECT_BURST_NS (NS_PER_SEC / 10)
+
+bool device_under_load(altuntun_device *dev, uint64_t now_ns)
+{
+	uint64_t elapsed = now_ns - dev->load_window_start_ns;
+	uint64_t estimate;
+
+	if (elapsed >= NS_PER_SEC) {
+		dev->load_count_previous = elapsed < 2 * NS_PER_SEC ? dev->load_count_current : 0;
+		dev->load_count_current = 0;
+		dev->load_window_start_ns = now_ns;
+		elapsed = 0;
+	}
+	dev->load_count_current++;
+	/* The previous second weighs as much as it still overlaps the last one. */
+	estimate = dev->load_count_current +
+		   dev->load_count_previous * (NS_PER_SEC - elapsed) / NS_PER_SEC;
+	if (dev->load_threshold == 0 || estimate > dev->load_threshold) {
+		dev->last_under_load_ns = now_ns;
+		dev->was_under_load = true;
+		return true;
+	}
+	return dev->was_under_load && now_ns - dev->last_under_load_ns < UNDER_LOAD_AFTER_TIME;
+}
+
+bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
+			    bool under_load, bool *tracked_out)
+{
+	uint32_t rate;
+	bool tracked = ratelimiter_count(dev->talkers, now_ns, src, &rate);
+
+	*tracked_out = tracked;
+	if (!under_load) {
+		dev->has_fair_share = false;
+		return true;
+	}
+	if (!dev->has_fair_share || now_ns - dev->fair_share_ns >= FAIR_SHARE_INTERVAL_NS) {
+		dev->fair_share = ratelimiter_fair_share(dev->talkers, now_ns, dev->load_threshold);
+		dev->fair_share_ns = now_ns;
+		dev->has_fair_share = true;
+	}
+	/* An untracked source (the table is full) is one of very many. */
+	return tracked && rate < dev->fair_share;
+}
+
+bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
+				 bool tracked)
+{
+	/* Untracked: one of very many sources, each sending little. */
+	return !tracked || ratelimiter_allow(dev->talkers, now_ns, src);
+}
+
+/* Token bucket in nanoseconds of credit, as the rate limiter's. */
+static uint64_t direct_cost_ns(const altuntun_device *dev)
+{
+	uint64_t cost = NS_PER_SEC / dev->load_threshold;
+
+	return cost ? cost : 1;
+}
+
+static uint64_t direct_tokens(altuntun_device *dev, uint64_t now_ns)
+{
+	uint64_t cost = direct_cost_ns(dev);
+	uint64_t max = DIRECT_BURST_NS > cost ? DIRECT_BURST_NS : cost;
+	uint64_t elapsed;
+
+	if (!dev->direct_started) {
+		dev->direct_started = true;
+		dev->direct_tokens_ns = max;
+		dev->direct_last_ns = now_ns;
+	}
+	elapsed = now_ns > dev->direct_last_ns ? now_ns - dev->direct_last_ns : 0;
+	if (elapsed > max)
+		elapsed = max;
+	dev->direct_tokens_ns += elapsed;
+	if (dev->direct_tokens_ns > max)
+		dev->direct_tokens_ns = max;
+	if (now_ns > dev->direct_last_ns)
+		dev->direct_last_ns = now_ns;
+	return dev->direct_tokens_ns;
+}
+
+bool device_direct_budget_left(altuntun_device *dev, uint64_t now_ns)
+{
+	if (dev->load_threshold == 0)
+		return false;
+	return direct_tokens(dev, now_ns) >= direct_cost_ns(dev);
+}
+
+void device_direct_budget_take(altuntun_device *dev, uint64_t now_ns)
+{
+	if (device_direct_budget_left(dev, now_ns))
+		dev->direct_tokens_ns -= direct_cost_ns(dev);
+}
