@@ -587,3 +587,178 @@ ping_log_lost() {
 		/ bytes from / && match($0, /icmp_seq=[0-9]+/) { got[substr($0, RSTART + 9, RLENGTH - 9)] = 1 }
 		END { for (i = 1; i <= n; i++) if (!(i in got)) printf "%s%d", (c++ ? " " : ""), i; print "" }' "$f"
 }
+
+# ---- reliability tests: a ready tunnel pair, memory, file transfers ---------
+# (uapi_abuse.sh, udp_garbage.sh, loss.sh, peer_restart.sh)
+
+# tunnel_pair TAG NET KIND_B [A_ARGS...]: namespaces TP_NS_A/TP_NS_B joined by
+# a veth (192.168.NET.1/.2, TP_VA/TP_VB), altuntun-cli (TP_IF_A, pid
+# TP_PID_A) against KIND_B (debian|modern|altuntun, TP_IF_B, pid TP_PID_B),
+# tunnel addresses 10.NET.0.1/.2 (TP_IN_A/TP_IN_B). A knows B's endpoint
+# (192.168.NET.2:TP_PORT_B) and so initiates; B learns A's. Keys: TP_KEY_A/B
+# (base64), TP_PUB_A/B. Waits for nothing: see tunnel_up.
+tunnel_pair() {
+	local tag=$1 net=$2 kind=$3
+	shift 3
+	TP_NS_A=$(ns_name "a$tag") TP_NS_B=$(ns_name "b$tag")
+	TP_IF_A=$(if_name "a$tag") TP_IF_B=$(if_name "b$tag")
+	TP_VA=$(if_name "va$tag") TP_VB=$(if_name "vb$tag")
+	TP_OUT_A=192.168.$net.1 TP_OUT_B=192.168.$net.2
+	TP_IN_A=10.$net.0.1 TP_IN_B=10.$net.0.2
+	TP_PORT_A=51820 TP_PORT_B=51821
+	ns_new "$TP_NS_A"
+	ns_new "$TP_NS_B"
+	veth_pair "$TP_NS_A" "$TP_VA" "$TP_NS_B" "$TP_VB"
+	addr "$TP_NS_A" "$TP_VA" "$TP_OUT_A/24"
+	addr "$TP_NS_B" "$TP_VB" "$TP_OUT_B/24"
+	start_altuntun "$TP_NS_A" "$TP_IF_A" "$@"
+	TP_PID_A=$AT_LAST_PID
+	start_impl "$kind" "$TP_NS_B" "$TP_IF_B"
+	TP_PID_B=$AT_LAST_PID
+	TP_KEY_A=$(genkey) TP_KEY_B=$(genkey)
+	TP_PUB_A=$(pubkey "$TP_KEY_A") TP_PUB_B=$(pubkey "$TP_KEY_B")
+	wg_in "$TP_NS_A" set "$TP_IF_A" private-key "$(keyfile "$TP_KEY_A")" listen-port "$TP_PORT_A" \
+		peer "$TP_PUB_B" allowed-ips "$TP_IN_B/32" endpoint "$TP_OUT_B:$TP_PORT_B" ||
+		fail "tunnel_pair: wg set on A failed"
+	tunnel_pair_config_b
+	addr "$TP_NS_A" "$TP_IF_A" "$TP_IN_A/24"
+	addr "$TP_NS_B" "$TP_IF_B" "$TP_IN_B/24"
+}
+
+# tunnel_pair_config_b: (re)applies B's side of tunnel_pair (key, port, A as
+# a peer without endpoint) to TP_IF_B, e.g. after B was restarted.
+tunnel_pair_config_b() {
+	wg_in "$TP_NS_B" set "$TP_IF_B" private-key "$(keyfile "$TP_KEY_B")" listen-port "$TP_PORT_B" \
+		peer "$TP_PUB_A" allowed-ips "$TP_IN_A/32" || fail "tunnel_pair: wg set on B failed"
+	ip -n "$TP_NS_B" link set "$TP_IF_B" up
+}
+
+# tunnel_pair_vars: the TP_* variables of the last tunnel_pair as shell code,
+# to keep several pairs apart: PAIR[x]=$(tunnel_pair_vars) ... eval "${PAIR[x]}".
+tunnel_pair_vars() {
+	local v
+	for v in ${!TP_@}; do printf '%s=%q\n' "$v" "${!v}"; done
+}
+
+# tunnel_up [SECONDS]: pings from A until B answers (default 15 s).
+tunnel_up() {
+	wait_for "${1:-15}" ip netns exec "$TP_NS_A" ping -c 1 -W 1 "$TP_IN_B"
+}
+
+# rss_kb PID / hwm_kb PID: resident set size now / at its peak, in KiB.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# proto_pid NS: pid of the altuntun protocol process (comm altuntun-proto)
+# in NS; with privileges not dropped, the altuntun-cli process itself.
+proto_pid() {
+	local p
+	p=$(pids_named "$1" altuntun-proto | head -n 1)
+	[[ -n $p ]] || p=$(pids_named "$1" altuntun-cli | head -n 1)
+	echo "$p"
+}
+
+# tcp_transfer NS_SRC NS_DST DST_IP PORT FILE [TIMEOUT [KIB_PER_SEC]]: sends
+# FILE over TCP from NS_SRC to DST_IP:PORT (a listener started in NS_DST), at
+# most KIB_PER_SEC if given (so a transfer lasts long enough for something to
+# happen in its middle), prints "SHA_SENT SHA_RECEIVED SECONDS"; succeeds if
+# the received bytes hash the same. Uses python3 on both ends (no socat/nc on
+# these machines). May run in the background: what it starts runs inside the
+# namespaces, which cleanup empties.
+AT_TCP_RECV_PY='
+import hashlib, socket, sys
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", int(sys.argv[1])))
+ls.listen(1)
+ls.settimeout(float(sys.argv[2]))
+c, _ = ls.accept()
+c.settimeout(float(sys.argv[2]))
+h = hashlib.sha256()
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+print(h.hexdigest())
+'
+AT_TCP_SEND_PY='
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[4]))
+pause = 64.0 / float(sys.argv[5]) if float(sys.argv[5]) > 0 else 0
+with open(sys.argv[3], "rb") as f:
+    while True:
+        b = f.read(1 << 16)
+        if not b:
+            break
+        s.sendall(b)
+        time.sleep(pause)
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+'
+# python3 for the helpers below: Debian's own if there is one (a version
+# manager's shim in PATH costs a second per start).
+AT_PYTHON=${AT_PYTHON:-$(PATH=/usr/bin:/bin command -v python3 || command -v python3 || echo python3)}
+
+tcp_transfer() {
+	local src=$1 dst=$2 ip=$3 port=$4 file=$5 t=${6:-60} rate=${7:-0} rpid start sum_s sum_r
+	ip netns exec "$dst" "$AT_PYTHON" -c "$AT_TCP_RECV_PY" "$port" "$t" >"$AT_TMP/tcp-recv-$dst-$port.sum" 2>&1 &
+	rpid=$!
+	AT_PIDS+=("$rpid")
+	wait_for 10 tcp_listening "$dst" "$port" || { echo "no listener on $port: $(cat "$AT_TMP/tcp-recv-$dst-$port.sum")"; return 1; }
+	start=$SECONDS
+	ip netns exec "$src" timeout "$t" "$AT_PYTHON" -c "$AT_TCP_SEND_PY" "$ip" "$port" "$file" "$t" "$rate" ||
+		{ echo "sender failed after $((SECONDS - start)) s"; stop_pid "$rpid"; return 1; }
+	wait "$rpid" 2>/dev/null || true
+	sum_s=$(sha256sum "$file" | cut -c 1-64)
+	sum_r=$(head -c 64 "$AT_TMP/tcp-recv-$dst-$port.sum")
+	echo "$sum_s $sum_r $((SECONDS - start))"
+	[[ $sum_s == "$sum_r" ]]
+}
+
+# result PASS|FAIL MSG: how a job run by in_parallel reports a check (its own
+# pass/soft_fail would be lost with its subshell).
+result() { printf '%s\n' "$*"; }
+
+# in_parallel FUNC ARG...: runs `FUNC ARG` for every ARG at the same time in
+# the background (set up what cleanup must know in the test's shell first),
+# waits for all, then turns their `result` lines into pass/soft_fail and
+# prints their other output. A job that ends without any result fails.
+in_parallel() {
+	local fn=$1 i n=0 line got pids=()
+	shift
+	for i in "$@"; do
+		"$fn" "$i" >"$AT_TMP/parallel-$n.out" 2>&1 &
+		pids+=($!)
+		n=$((n + 1))
+	done
+	for i in "${pids[@]}"; do wait "$i" || true; done
+	for ((i = 0; i < n; i++)); do
+		got=0
+		while IFS= read -r line; do
+			case $line in
+			PASS\ *) pass "${line#PASS }"; got=1 ;;
+			FAIL\ *) soft_fail "${line#FAIL }"; got=1 ;;
+			*) printf '    %s\n' "$line" ;;
+			esac
+		done <"$AT_TMP/parallel-$i.out"
+		((got)) || soft_fail "in_parallel: $fn $(($i + 1)) reported nothing"
+	done
+}
+
+# ping_log_longest_gap LOGNAME: the longest run of consecutive unanswered
+# icmp_seq numbers in a ping's log (finished or not: up to the last reply).
+ping_log_longest_gap() {
+	awk '/ bytes from / && match($0, /icmp_seq=[0-9]+/) {
+		s = substr($0, RSTART + 9, RLENGTH - 9) + 0
+		if (s - last - 1 > gap) gap = s - last - 1
+		last = s
+	} END { print gap + 0 }' "$AT_TMP/$1.log"
+}
+
+# ping_log_last_seq LOGNAME: the highest icmp_seq answered so far (0 if none).
+ping_log_last_seq() {
+	awk '/ bytes from / && match($0, /icmp_seq=[0-9]+/) {
+		s = substr($0, RSTART + 9, RLENGTH - 9) + 0; if (s > m) m = s
+	} END { print m + 0 }' "$AT_TMP/$1.log"
+}
