@@ -225,6 +225,7 @@ static void consume(struct uapi_client *c, size_t n)
 	c->in_len -= n;
 	c->scanned = 0;
 	c->line_start = 0;
+	c->over_budget = false; /* the next read asks again */
 	if (!c->in_len && c->in_cap > IN_CAP_MIN)
 		release_input(c);
 }

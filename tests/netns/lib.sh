@@ -597,6 +597,7 @@ ping_log_lost() {
 # tunnel addresses 10.NET.0.1/.2 (TP_IN_A/TP_IN_B). A knows B's endpoint
 # (192.168.NET.2:TP_PORT_B) and so initiates; B learns A's. Keys: TP_KEY_A/B
 # (base64), TP_PUB_A/B. Waits for nothing: see tunnel_up.
+# shellcheck disable=SC2034  # the TP_* variables are for the tests
 tunnel_pair() {
 	local tag=$1 net=$2 kind=$3
 	shift 3
@@ -742,7 +743,7 @@ in_parallel() {
 			*) printf '    %s\n' "$line" ;;
 			esac
 		done <"$AT_TMP/parallel-$i.out"
-		((got)) || soft_fail "in_parallel: $fn $(($i + 1)) reported nothing"
+		((got)) || soft_fail "in_parallel: job $((i + 1)) ($fn) reported nothing"
 	done
 }
 

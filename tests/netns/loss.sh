@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck disable=SC2317  # functions are called through in_parallel
 #
 # 20% loss both ways: altuntun-cli (A, the initiator) against Debian's
 # wireguard-go and the modern build (B), with nft in both namespaces
@@ -92,5 +93,6 @@ for f in $FLAVOURS; do
 	PAIR[$f]=$(tunnel_pair_vars)
 	net=$((net + 1))
 done
+# shellcheck disable=SC2086  # a list of flavours
 in_parallel loss_run $FLAVOURS
 finish

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck disable=SC2317  # functions are called through in_parallel
 #
 # The peer goes away mid-transfer and the tunnel comes back without anyone
 # touching altuntun-cli (A) again. Two pairs, run at the same time, A against
@@ -131,10 +132,10 @@ run() { "run_$1"; }
 # Both pairs are made here (so cleanup knows them), then run at once.
 declare -A PAIR
 tunnel_pair r 238 "$FLAVOUR" -v
-tunnel_up || fail "restart pair: no traffic before the restart"
+tunnel_up 15 || fail "restart pair: no traffic before the restart"
 PAIR[restart]=$(tunnel_pair_vars)
 tunnel_pair m 239 "$FLAVOUR"
-tunnel_up || fail "move pair: no traffic before the move"
+tunnel_up 15 || fail "move pair: no traffic before the move"
 PAIR[move]=$(tunnel_pair_vars)
 in_parallel run restart move
 finish

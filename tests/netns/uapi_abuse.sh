@@ -28,7 +28,7 @@ MAX_PEAK_GROWTH_KB=${MAX_PEAK_GROWTH_KB:-$((136 * 1024))}
 MAX_END_GROWTH_KB=${MAX_END_GROWTH_KB:-$((8 * 1024))}
 
 tunnel_pair x 231 modern
-tunnel_up || fail "no traffic through the tunnel before the abuse"
+tunnel_up 15 || fail "no traffic through the tunnel before the abuse"
 pass "tunnel up: $(ping_stats "$TP_NS_A" "$TP_IN_B" 3)"
 pid=$(proto_pid "$TP_NS_A")
 [[ -n $pid ]] || fail "no altuntun protocol process in $TP_NS_A"
