@@ -646,75 +646,30 @@ tunnel_up() {
 	wait_for "${1:-15}" ip netns exec "$TP_NS_A" ping -c 1 -W 1 "$TP_IN_B"
 }
 
-# rss_kb PID / hwm_kb PID: resident set size now / at its peak, in KiB.
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-
-# proto_pid NS: pid of the altuntun protocol process (comm altuntun-proto)
-# in NS; with privileges not dropped, the altuntun-cli process itself.
-proto_pid() {
-	local p
-	p=$(pids_named "$1" altuntun-proto | head -n 1)
-	[[ -n $p ]] || p=$(pids_named "$1" altuntun-cli | head -n 1)
-	echo "$p"
-}
-
-# tcp_transfer NS_SRC NS_DST DST_IP PORT FILE [TIMEOUT [KIB_PER_SEC]]: sends
-# FILE over TCP from NS_SRC to DST_IP:PORT (a listener started in NS_DST), at
-# most KIB_PER_SEC if given (so a transfer lasts long enough for something to
-# happen in its middle), prints "SHA_SENT SHA_RECEIVED SECONDS"; succeeds if
-# the received bytes hash the same. Uses python3 on both ends (no socat/nc on
-# these machines). May run in the background: what it starts runs inside the
-# namespaces, which cleanup empties.
-AT_TCP_RECV_PY='
-import hashlib, socket, sys
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", int(sys.argv[1])))
-ls.listen(1)
-ls.settimeout(float(sys.argv[2]))
-c, _ = ls.accept()
-c.settimeout(float(sys.argv[2]))
-h = hashlib.sha256()
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-print(h.hexdigest())
-'
-AT_TCP_SEND_PY='
-import socket, sys, time
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[4]))
-pause = 64.0 / float(sys.argv[5]) if float(sys.argv[5]) > 0 else 0
-with open(sys.argv[3], "rb") as f:
-    while True:
-        b = f.read(1 << 16)
-        if not b:
-            break
-        s.sendall(b)
-        time.sleep(pause)
-s.shutdown(socket.SHUT_WR)
-s.recv(1)
-'
 # python3 for the helpers below: Debian's own if there is one (a version
 # manager's shim in PATH costs a second per start).
 AT_PYTHON=${AT_PYTHON:-$(PATH=/usr/bin:/bin command -v python3 || command -v python3 || echo python3)}
 
+# tcp_transfer NS_SRC NS_DST DST_IP PORT FILE [TIMEOUT [KIB_PER_SEC]]: sends
+# FILE over TCP from NS_SRC to DST_IP:PORT (tools/tcp_sink.py started in
+# NS_DST) with tools/tcp_send.py, at most KIB_PER_SEC if given; prints
+# "SHA_SENT SHA_RECEIVED SECONDS" and succeeds if the received bytes hash the
+# same. May run in the background: what it starts runs inside the
+# namespaces, which cleanup empties.
 tcp_transfer() {
-	local src=$1 dst=$2 ip=$3 port=$4 file=$5 t=${6:-60} rate=${7:-0} rpid start sum_s sum_r
-	ip netns exec "$dst" "$AT_PYTHON" -c "$AT_TCP_RECV_PY" "$port" "$t" >"$AT_TMP/tcp-recv-$dst-$port.sum" 2>&1 &
+	local src=$1 dst=$2 ip=$3 port=$4 file=$5 t=${6:-60} rate=${7:-0} rpid start sent got
+	local sink="$AT_TMP/tcp-sink-$dst-$port"
+	ip netns exec "$dst" timeout "$t" "$AT_PYTHON" "$AT_LIB_DIR/tools/tcp_sink.py" 0.0.0.0 "$port" >"$sink" 2>&1 &
 	rpid=$!
 	AT_PIDS+=("$rpid")
-	wait_for 10 tcp_listening "$dst" "$port" || { echo "no listener on $port: $(cat "$AT_TMP/tcp-recv-$dst-$port.sum")"; return 1; }
+	wait_for 10 tcp_listening "$dst" "$port" || { echo "no listener on $port: $(cat "$sink")"; return 1; }
 	start=$SECONDS
-	ip netns exec "$src" timeout "$t" "$AT_PYTHON" -c "$AT_TCP_SEND_PY" "$ip" "$port" "$file" "$t" "$rate" ||
-		{ echo "sender failed after $((SECONDS - start)) s"; stop_pid "$rpid"; return 1; }
+	sent=$(ip netns exec "$src" timeout "$t" "$AT_PYTHON" "$AT_LIB_DIR/tools/tcp_send.py" "$ip" "$port" "$file" "$rate" 2>&1) ||
+		{ echo "sender failed after $((SECONDS - start)) s: $sent"; stop_pid "$rpid"; return 1; }
 	wait "$rpid" 2>/dev/null || true
-	sum_s=$(sha256sum "$file" | cut -c 1-64)
-	sum_r=$(head -c 64 "$AT_TMP/tcp-recv-$dst-$port.sum")
-	echo "$sum_s $sum_r $((SECONDS - start))"
-	[[ $sum_s == "$sum_r" ]]
+	got=$(cat "$sink")
+	echo "${sent#* } ${got#* } $((SECONDS - start))"
+	[[ -n $got && $sent == "$got" ]]
 }
 
 # result PASS|FAIL MSG: how a job run by in_parallel reports a check (its own

@@ -7,14 +7,14 @@
 # Debian's wireguard-go (B; FLAVOUR=modern for the other build):
 #
 # (restart) A initiates and sends a TRANSFER_MB MB file to B over TCP at
-#     RATE_KIB KiB/s while pinging B every 0.2 s; 2 s in, B is killed
+#     RATE_KIB KiB/s while pinging B every 0.2 s; MID_KIB KiB in, B is killed
 #     (SIGKILL) and a new wireguard-go process is started with the same key,
 #     port and peers (A without an endpoint: only A can start the next
 #     handshake). A's old session is then useless; A must notice that
 #     nothing comes back (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT, 15 s) and
 #     handshake again: pings answered again within MAX_RECOVERY_SEC of the
 #     kill, the transfer completes and its SHA-256 matches.
-# (move) B sends a file to A over TCP and pings A; 1.5 s in, B moves to
+# (move) B sends a file to A over TCP and pings A; MID_KIB KiB in, B moves to
 #     another address (the old one removed) and another port at once. A
 #     must follow B's first packet from there (roaming): its endpoint for B
 #     becomes the new one within MAX_RECOVERY_SEC, the transfer completes and
@@ -32,8 +32,13 @@ require_cmd wg ip ping python3 sha256sum
 
 FLAVOUR=${FLAVOUR:-debian}
 TRANSFER_MB=${TRANSFER_MB:-2}
-RATE_KIB=${RATE_KIB:-512}
+RATE_KIB=${RATE_KIB:-1024}
+# The peer goes away once this much of the transfer has been sent.
+MID_KIB=${MID_KIB:-512}
 MAX_RECOVERY_SEC=${MAX_RECOVERY_SEC:-20}
+
+# sent_over IF PEER BYTES: IF has sent PEER more than BYTES.
+sent_over() { (($(peer_tx "$1" "$2") > $3)); }
 
 # replied_after LOGNAME SEQ: a ping in LOGNAME was answered after icmp_seq SEQ.
 replied_after() { (($(ping_log_last_seq "$1") > $2)); }
@@ -52,7 +57,8 @@ run_restart() {
 	(tcp_transfer "$TP_NS_A" "$TP_NS_B" "$TP_IN_B" 5003 "$AT_TMP/data-restart" 90 "$RATE_KIB" \
 		>"$AT_TMP/transfer-restart" 2>&1; echo "rc=$?" >>"$AT_TMP/transfer-restart") &
 	local tpid=$!
-	sleep 2
+	wait_for 15 sent_over "$TP_IF_A" "$TP_PUB_B" $((MID_KIB << 10)) ||
+		result FAIL "restart: the transfer did not start within 15 s"
 	hs0=$(latest_handshake "$TP_IF_A" "$TP_PUB_B")
 	seq=$(ping_log_last_seq ping-restart)
 	kill -KILL "$TP_PID_B"
@@ -92,13 +98,14 @@ run_move() {
 	new_ep=192.168.239.3:51831
 	head -c $((TRANSFER_MB << 20)) /dev/urandom >"$AT_TMP/data-move"
 	ping_bg "$TP_NS_B" ping-move "$TP_IN_A" 40 0.2
-	(tcp_transfer "$TP_NS_B" "$TP_NS_A" "$TP_IN_A" 5004 "$AT_TMP/data-move" 90 $((RATE_KIB * 2)) \
+	(tcp_transfer "$TP_NS_B" "$TP_NS_A" "$TP_IN_A" 5004 "$AT_TMP/data-move" 90 "$RATE_KIB" \
 		>"$AT_TMP/transfer-move" 2>&1; echo "rc=$?" >>"$AT_TMP/transfer-move") &
 	local tpid=$!
 	# The new address comes in as a secondary one: keep it when the
 	# primary goes.
 	ip netns exec "$TP_NS_B" sysctl -qw "net.ipv4.conf.$TP_VB.promote_secondaries=1"
-	sleep 1.5
+	wait_for 15 sent_over "$TP_IF_B" "$TP_PUB_A" $((MID_KIB << 10)) ||
+		result FAIL "move: the transfer did not start within 15 s"
 	t_move=$SECONDS
 	ip -n "$TP_NS_B" addr add 192.168.239.3/24 dev "$TP_VB"
 	ip -n "$TP_NS_B" addr del "$TP_OUT_B/24" dev "$TP_VB"

@@ -30,7 +30,7 @@ MAX_END_GROWTH_KB=${MAX_END_GROWTH_KB:-$((8 * 1024))}
 tunnel_pair x 231 modern
 tunnel_up 15 || fail "no traffic through the tunnel before the abuse"
 pass "tunnel up: $(ping_stats "$TP_NS_A" "$TP_IN_B" 3)"
-pid=$(proto_pid "$TP_NS_A")
+pid=$(proto_of "$TP_PID_A")
 [[ -n $pid ]] || fail "no altuntun protocol process in $TP_NS_A"
 
 bg_in "$TP_NS_A" ping-abuse ping -n -i 0.05 -W 1 "$TP_IN_B"
@@ -56,7 +56,7 @@ check "peak RSS $hwm KiB, at most $MAX_PEAK_GROWTH_KB KiB over the start ($rss0 
 	test $((hwm - rss0)) -le "$MAX_PEAK_GROWTH_KB"
 check "RSS at the end $rss1 KiB, at most $MAX_END_GROWTH_KB KiB over the start ($rss0 KiB)" \
 	test $((rss1 - rss0)) -le "$MAX_END_GROWTH_KB"
-check "the same protocol process (pid $pid) still serves" test "$(proto_pid "$TP_NS_A")" = "$pid"
+check "the same protocol process (pid $pid) still serves" test "$(proto_of "$TP_PID_A")" = "$pid"
 check "the daemon is still running" at_alive "$TP_PID_A"
 
 read -r recv sent <<<"$(ping_log_result ping-abuse)"

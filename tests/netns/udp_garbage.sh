@@ -37,9 +37,9 @@ addr "$TP_NS_A" "$(if_name vac)" 192.168.235.1/24
 addr "$NS_C" "$(if_name vc)" 192.168.235.2/24
 tunnel_up 15 || fail "no traffic through the tunnel before the flood"
 pass "tunnel up: $(ping_stats "$TP_NS_A" "$TP_IN_B" 3)"
-pid=$(proto_pid "$TP_NS_A")
+pid=$(proto_of "$TP_PID_A")
 [[ -n $pid ]] || fail "no altuntun protocol process in $TP_NS_A"
-rss0=$(rss_kb "$pid")
+rss0=$(status "$pid" VmRSS)
 
 # Two halves: what the first one grows (buffers touched for the first time)
 # the second must not grow again.
@@ -53,7 +53,7 @@ for half in 1 2; do
 	printf '    %s\n' "${out//$'\n'/$'\n'    }"
 	rate=$(sed -n 's/^sent \([0-9]*\) datagrams in \([0-9.]*\) s (\([0-9]*\) per second).*/\1 datagrams, \3 per second/p' <<<"$out")
 	check "flood, half $half: $rate" test -n "$rate"
-	at_alive "$pid" && rss+=("$(rss_kb "$pid")")
+	at_alive "$pid" && rss+=("$(status "$pid" VmRSS)")
 done
 wait "$ping_pid" 2>/dev/null || true
 
