@@ -16,6 +16,9 @@
 #   A  veth 192.168.234.1 (to B)   192.168.235.1 (to C)   tunnel 10.234.0.1
 #   B  veth 192.168.234.2                                 tunnel 10.234.0.2
 #   C  veth                        192.168.235.2
+#
+# at-run-alone: the flood keeps both cores busy; a test beside it would lose
+# packets and its timings, and this one its pings.
 
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
