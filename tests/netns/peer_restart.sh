@@ -19,7 +19,7 @@
 #     must follow B's first packet from there (roaming): its endpoint for B
 #     becomes the new one within MAX_RECOVERY_SEC, the transfer completes and
 #     its SHA-256 matches, and A reaches B at the new endpoint.
-#     (roaming.sh moves address and port one at a time under pings only.)
+#     (roaming.sh makes these moves under pings only, no transfer.)
 #
 #   A  veth 192.168.238.1 / .239.1   tunnel 10.238.0.1 / 10.239.0.1
 #   B  veth 192.168.238.2 / .239.2   tunnel 10.238.0.2 / 10.239.0.2

@@ -4,8 +4,9 @@
 # UAPI abuse with a live tunnel: altuntun-cli (A) against the modern
 # wireguard-go (B), A pinging B every 50 ms through the tunnel the whole
 # time, while tools/uapi_abuse.py sends A's UAPI socket garbage, lines far
-# past every limit (256 MiB), requests cut short by EOF, clients that say
-# nothing, and 300 clients at once (150 silent, 150 sending get=1). Every
+# past every limit (256 MiB), a request past 64 MiB, two of 34 MiB at once
+# (past the 128 MiB shared budget), requests cut short by EOF, clients that
+# say nothing, and 300 clients at once (150 silent, 150 sending get=1). Every
 # client must be answered with errno=-N or dropped, none left waiting, and
 # `wg show` from another client must answer within 5 s (10 s with 300
 # connected) while the silent ones stay connected. Afterwards: the same
