@@ -33,8 +33,9 @@ HDRS := $(wildcard include/*.h src/proto/*.h src/agent/*.h src/netns/*.h tests/u
 BINS := $(B)/altuntun-cli $(B)/altuntun-cni
 LIBS := $(B)/libaltuntun.a $(B)/libaltuntun.so
 # Test and benchmark tools (not installed): hsgen floods handshakes
-# (tests/netns/handshake_flood.sh, bench/run-all).
-TOOLS := $(B)/bench/hsgen
+# (tests/netns/handshake_flood.sh, bench/run-all); udp_garbage sends random
+# datagrams at a listen port (tests/netns/udp_garbage.sh).
+TOOLS := $(B)/bench/hsgen $(B)/tests/netns/tools/udp_garbage
 
 .PHONY: all deps check unit unit-asan unit-ubsan netns-tests fuzz fuzz-short demo bench install clean
 
@@ -61,6 +62,10 @@ $(B)/altuntun-cni: $(B)/src/agent/cni_main.o $(B)/libagent.a $(B)/libaltuntun.a
 
 $(B)/bench/hsgen: $(B)/bench/hsgen.o $(B)/libaltuntun.a
 	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/tests/netns/tools/%: tests/netns/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libagent.a $(B)/libaltuntun.a
 	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)

@@ -16,6 +16,8 @@
 
 /* Largest request accepted (a peer with 130k+ allowed IPs is ~4 MiB). */
 #define UAPI_MAX_REQUEST (64u << 20)
+/* Longest line of a set request (the longest valid one is ~100 bytes). */
+#define UAPI_MAX_LINE 4096
 
 /* What the UAPI changes outside the protocol library: the daemon's sockets. */
 struct uapi_iface_ops {

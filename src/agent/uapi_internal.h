@@ -20,9 +20,6 @@
 #include "altuntun.h"
 #include "uapi.h"
 
-/* Longest line of a set request (the longest valid one is ~100 bytes). */
-#define UAPI_MAX_LINE 4096
-
 /* ---- growing output buffer ---- */
 
 struct uapi_buf {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Serves the userspace API to its clients (see uapi_server.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #define ALWAYS_ASK 65536
 #define IN_CAP_MIN 4096
 #define SWEEP_SEC 5
+/* Blocks from this size up are mapped on their own and unmapped when freed. */
+#define MMAP_THRESHOLD (128 * 1024)
 
 struct uapi_client {
 	struct ev_source src;
@@ -32,6 +35,8 @@ struct uapi_client {
 	char *in;
 	size_t in_len, in_cap;
 	size_t scanned;        /* bytes of `in` known to hold no "\n\n" */
+	size_t line_start;     /* where the line being received begins */
+	bool over_budget;      /* more input would pass UAPI_MAX_BUFFERED */
 	char *out;
 	size_t out_len, out_off;
 	bool eof;              /* the client will send nothing more */
@@ -48,10 +53,11 @@ struct uapi_server {
 	struct ev_source sweep_src; /* timerfd: idle clients, paused accept */
 	bool sweep_armed;
 	bool accept_paused;         /* out of descriptors: retry later */
-	bool refusing;              /* at UAPI_MAX_CLIENTS (logged once) */
+	bool evicting;              /* at UAPI_MAX_CLIENTS (logged once) */
 	struct uapi_client *clients;
 	struct uapi_client *graveyard;
 	size_t n_clients;
+	size_t in_bytes;            /* input buffer capacity of every client */
 	unsigned next_id;
 };
 
@@ -144,9 +150,18 @@ static void client_close(struct uapi_client *c, const char *why)
 		sweep_arm(s, false);
 }
 
-static void client_free(struct uapi_client *c)
+/* Frees the input buffer and gives its bytes back to the shared budget. */
+static void release_input(struct uapi_client *c)
 {
 	wipe_free(c->in, c->in_cap);
+	c->srv->in_bytes -= c->in_cap;
+	c->in = NULL;
+	c->in_cap = 0;
+}
+
+static void client_free(struct uapi_client *c)
+{
+	release_input(c);
 	wipe_free(c->out, c->out_len);
 	free(c);
 }
@@ -209,49 +224,64 @@ static void consume(struct uapi_client *c, size_t n)
 	explicit_bzero(c->in + c->in_len - n, n);
 	c->in_len -= n;
 	c->scanned = 0;
-	if (!c->in_len && c->in_cap > IN_CAP_MIN) {
-		wipe_free(c->in, c->in_cap);
-		c->in = NULL;
-		c->in_cap = 0;
-	}
+	c->line_start = 0;
+	c->over_budget = false; /* the next read asks again */
+	if (!c->in_len && c->in_cap > IN_CAP_MIN)
+		release_input(c);
 }
 
 /* Length of the first complete request, 0 if more bytes are needed, < 0 if
- * the input cannot be a valid request. */
+ * the input cannot be a valid request (or cannot be held: -ENOMEM). */
 static ssize_t next_request(struct uapi_client *c)
 {
 	size_t from = c->scanned ? c->scanned - 1 : 0;
+	const char *nl;
 	bool ask;
 	ssize_t len;
 
 	if (!c->in_len)
 		return 0;
+	nl = memrchr(c->in + c->scanned, '\n', c->in_len - c->scanned);
+	if (nl)
+		c->line_start = (size_t)(nl - c->in) + 1;
 	ask = c->in_len <= ALWAYS_ASK || c->in_len >= UAPI_MAX_REQUEST ||
 	      memmem(c->in + from, c->in_len - from, "\n\n", 2);
 	c->scanned = c->in_len;
-	if (!ask)
-		return 0;
-	len = uapi_request_length(c->in, c->in_len);
-	if (len == 0 && c->in_len >= UAPI_MAX_REQUEST)
+	if (ask) {
+		len = uapi_request_length(c->in, c->in_len);
+		if (len < 0 || (size_t)len > c->in_len)
+			return -EINVAL;
+		if (len > 0)
+			return len;
+	}
+	/* No complete request yet: refuse early what can never become one. */
+	if (c->in_len >= UAPI_MAX_REQUEST || c->in_len - c->line_start > UAPI_MAX_LINE)
 		return -EMSGSIZE;
-	if (len > 0 && (size_t)len > c->in_len)
-		return -EINVAL;
-	return len;
+	if (c->over_budget)
+		return -ENOMEM;
+	return 0;
 }
 
+/* Answers errno=-12 when we could not hold the request, else errno=-22 (what
+ * wireguard-go answers for any malformed one), and closes after writing. */
 static void reply_invalid(struct uapi_client *c, int err)
 {
-	static const char msg[] = "errno=-22\n\n";
+	const char *msg = err == -ENOMEM ? "errno=-12\n\n" : "errno=-22\n\n";
+	size_t len = strlen(msg);
 
-	log_debug("uapi: client %u: invalid request (%s)", c->id, strerror(-err));
+	if (err == -ENOMEM)
+		log_warn("uapi: client %u: request dropped: %zu bytes already held for all clients",
+			 c->id, c->srv->in_bytes);
+	else
+		log_debug("uapi: client %u: invalid request (%s)", c->id, strerror(-err));
 	consume(c, c->in_len);
-	c->out = malloc(sizeof(msg) - 1);
+	c->out = malloc(len);
 	if (!c->out) {
 		client_close(c, "out of memory");
 		return;
 	}
-	memcpy(c->out, msg, sizeof(msg) - 1);
-	c->out_len = sizeof(msg) - 1;
+	memcpy(c->out, msg, len);
+	c->out_len = len;
 	c->out_off = 0;
 	c->close_after_write = true;
 }
@@ -317,6 +347,12 @@ static bool client_read(struct uapi_client *c)
 
 			if (cap > UAPI_MAX_REQUEST)
 				cap = UAPI_MAX_REQUEST;
+			/* Checked with the old buffer still held, as it is
+			 * while being copied. */
+			if (c->srv->in_bytes + cap > UAPI_MAX_BUFFERED) {
+				c->over_budget = true;
+				break;
+			}
 			p = malloc(cap);
 			if (!p) {
 				client_close(c, "out of memory");
@@ -324,10 +360,11 @@ static bool client_read(struct uapi_client *c)
 			}
 			if (c->in) {
 				memcpy(p, c->in, c->in_len);
-				wipe_free(c->in, c->in_cap);
+				release_input(c);
 			}
 			c->in = p;
 			c->in_cap = cap;
+			c->srv->in_bytes += cap;
 		}
 		want = c->in_cap - c->in_len;
 		if (want > READ_CHUNK)
@@ -365,6 +402,16 @@ static void client_event(struct ev_source *src, uint32_t events)
 	client_process(c);
 }
 
+static struct uapi_client *longest_idle(struct uapi_server *s)
+{
+	struct uapi_client *c, *oldest = s->clients;
+
+	for (c = s->clients; c; c = c->next)
+		if (c->last_active < oldest->last_active)
+			oldest = c;
+	return oldest;
+}
+
 static void accept_clients(struct uapi_server *s)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -390,15 +437,16 @@ static void accept_clients(struct uapi_server *s)
 			return;
 		}
 		if (s->n_clients >= UAPI_MAX_CLIENTS) {
-			/* Once per episode, not once per client refused. */
-			if (!s->refusing)
-				log_warn("uapi: %d clients already connected, refusing more",
+			/* Once per episode, not once per client evicted. */
+			if (!s->evicting)
+				log_warn("uapi: %d clients connected: closing the one idle the "
+					 "longest for each new one",
 					 UAPI_MAX_CLIENTS);
-			s->refusing = true;
-			close(fd);
-			continue;
+			s->evicting = true;
+			client_close(longest_idle(s), "idle the longest, room needed");
+		} else {
+			s->evicting = false;
 		}
-		s->refusing = false;
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			log_error("uapi: out of memory for a client");
@@ -462,6 +510,12 @@ int uapi_server_open(struct uapi_server **out, struct event_loop *loop, int list
 
 	if (!s)
 		return -ENOMEM;
+	/* Request buffers reach UAPI_MAX_BUFFERED and live for one request.
+	 * glibc raises its threshold after freeing such a block (up to 32 MiB)
+	 * and then keeps the next ones in the heap, resident after they are
+	 * freed: a fixed threshold gives every big one back to the kernel. */
+	if (!mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+		log_warn("uapi: cannot fix the allocator's mmap threshold: big requests may stay resident");
 	s->loop = loop;
 	s->dev = dev;
 	s->ops = ops;

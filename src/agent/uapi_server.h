@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Serves the userspace API on a listening socket: accepts clients
- * (non-blocking, at most UAPI_MAX_CLIENTS at once), accumulates each one's
- * bytes (at most UAPI_MAX_REQUEST), answers each complete request with
- * uapi_handle() and writes the answer as the client reads it, then goes on
- * with the next request on the same connection. A client that sends a
- * request that cannot be valid gets "errno=-22" and is closed; one idle for
- * UAPI_CLIENT_IDLE_SEC is closed.
+ * (non-blocking, at most UAPI_MAX_CLIENTS at once: one more makes room by
+ * closing the client idle the longest, so clients that say nothing never
+ * keep `wg` out), accumulates each one's bytes (at most UAPI_MAX_REQUEST per
+ * request, UAPI_MAX_LINE per line, UAPI_MAX_BUFFERED over all clients),
+ * answers each complete request with uapi_handle() and writes the answer as
+ * the client reads it, then goes on with the next request on the same
+ * connection. A client that sends a request that cannot be valid gets
+ * "errno=-22" (over UAPI_MAX_BUFFERED: "errno=-12") and is closed; one idle
+ * for UAPI_CLIENT_IDLE_SEC is closed.
  */
 #ifndef ALTUNTUN_UAPI_SERVER_H
 #define ALTUNTUN_UAPI_SERVER_H
@@ -19,6 +22,10 @@
 
 #define UAPI_MAX_CLIENTS 256
 #define UAPI_CLIENT_IDLE_SEC 30
+/* Request bytes held for all clients together: one request of
+ * UAPI_MAX_REQUEST while its buffer doubles (32 + 64 MiB), and room for
+ * small ones beside it. */
+#define UAPI_MAX_BUFFERED (2 * (size_t)UAPI_MAX_REQUEST)
 
 struct uapi_server;
 

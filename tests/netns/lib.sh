@@ -587,3 +587,134 @@ ping_log_lost() {
 		/ bytes from / && match($0, /icmp_seq=[0-9]+/) { got[substr($0, RSTART + 9, RLENGTH - 9)] = 1 }
 		END { for (i = 1; i <= n; i++) if (!(i in got)) printf "%s%d", (c++ ? " " : ""), i; print "" }' "$f"
 }
+
+# ---- reliability tests: a ready tunnel pair, memory, file transfers ---------
+# (uapi_abuse.sh, udp_garbage.sh, loss.sh, peer_restart.sh)
+
+# tunnel_pair TAG NET KIND_B [A_ARGS...]: namespaces TP_NS_A/TP_NS_B joined by
+# a veth (192.168.NET.1/.2, TP_VA/TP_VB), altuntun-cli (TP_IF_A, pid
+# TP_PID_A) against KIND_B (debian|modern|altuntun, TP_IF_B, pid TP_PID_B),
+# tunnel addresses 10.NET.0.1/.2 (TP_IN_A/TP_IN_B). A knows B's endpoint
+# (192.168.NET.2:TP_PORT_B) and so initiates; B learns A's. Keys: TP_KEY_A/B
+# (base64), TP_PUB_A/B. Waits for nothing: see tunnel_up.
+# shellcheck disable=SC2034  # the TP_* variables are for the tests
+tunnel_pair() {
+	local tag=$1 net=$2 kind=$3
+	shift 3
+	TP_NS_A=$(ns_name "a$tag") TP_NS_B=$(ns_name "b$tag")
+	TP_IF_A=$(if_name "a$tag") TP_IF_B=$(if_name "b$tag")
+	TP_VA=$(if_name "va$tag") TP_VB=$(if_name "vb$tag")
+	TP_OUT_A=192.168.$net.1 TP_OUT_B=192.168.$net.2
+	TP_IN_A=10.$net.0.1 TP_IN_B=10.$net.0.2
+	TP_PORT_A=51820 TP_PORT_B=51821
+	ns_new "$TP_NS_A"
+	ns_new "$TP_NS_B"
+	veth_pair "$TP_NS_A" "$TP_VA" "$TP_NS_B" "$TP_VB"
+	addr "$TP_NS_A" "$TP_VA" "$TP_OUT_A/24"
+	addr "$TP_NS_B" "$TP_VB" "$TP_OUT_B/24"
+	start_altuntun "$TP_NS_A" "$TP_IF_A" "$@"
+	TP_PID_A=$AT_LAST_PID
+	start_impl "$kind" "$TP_NS_B" "$TP_IF_B"
+	TP_PID_B=$AT_LAST_PID
+	TP_KEY_A=$(genkey) TP_KEY_B=$(genkey)
+	TP_PUB_A=$(pubkey "$TP_KEY_A") TP_PUB_B=$(pubkey "$TP_KEY_B")
+	wg_in "$TP_NS_A" set "$TP_IF_A" private-key "$(keyfile "$TP_KEY_A")" listen-port "$TP_PORT_A" \
+		peer "$TP_PUB_B" allowed-ips "$TP_IN_B/32" endpoint "$TP_OUT_B:$TP_PORT_B" ||
+		fail "tunnel_pair: wg set on A failed"
+	tunnel_pair_config_b
+	addr "$TP_NS_A" "$TP_IF_A" "$TP_IN_A/24"
+	addr "$TP_NS_B" "$TP_IF_B" "$TP_IN_B/24"
+}
+
+# tunnel_pair_config_b: (re)applies B's side of tunnel_pair (key, port, A as
+# a peer without endpoint) to TP_IF_B, e.g. after B was restarted.
+tunnel_pair_config_b() {
+	wg_in "$TP_NS_B" set "$TP_IF_B" private-key "$(keyfile "$TP_KEY_B")" listen-port "$TP_PORT_B" \
+		peer "$TP_PUB_A" allowed-ips "$TP_IN_A/32" || fail "tunnel_pair: wg set on B failed"
+	ip -n "$TP_NS_B" link set "$TP_IF_B" up
+}
+
+# tunnel_pair_vars: the TP_* variables of the last tunnel_pair as shell code,
+# to keep several pairs apart: PAIR[x]=$(tunnel_pair_vars) ... eval "${PAIR[x]}".
+tunnel_pair_vars() {
+	local v
+	for v in ${!TP_@}; do printf '%s=%q\n' "$v" "${!v}"; done
+}
+
+# tunnel_up [SECONDS]: pings from A until B answers (default 15 s).
+tunnel_up() {
+	wait_for "${1:-15}" ip netns exec "$TP_NS_A" ping -c 1 -W 1 "$TP_IN_B"
+}
+
+# python3 for the helpers below: Debian's own if there is one (a version
+# manager's shim in PATH costs a second per start).
+AT_PYTHON=${AT_PYTHON:-$(PATH=/usr/bin:/bin command -v python3 || command -v python3 || echo python3)}
+
+# tcp_transfer NS_SRC NS_DST DST_IP PORT FILE [TIMEOUT [KIB_PER_SEC]]: sends
+# FILE over TCP from NS_SRC to DST_IP:PORT (tools/tcp_sink.py started in
+# NS_DST) with tools/tcp_send.py, at most KIB_PER_SEC if given; prints
+# "SHA_SENT SHA_RECEIVED SECONDS" and succeeds if the received bytes hash the
+# same. May run in the background: what it starts runs inside the
+# namespaces, which cleanup empties.
+tcp_transfer() {
+	local src=$1 dst=$2 ip=$3 port=$4 file=$5 t=${6:-60} rate=${7:-0} rpid start sent got
+	local sink="$AT_TMP/tcp-sink-$dst-$port"
+	ip netns exec "$dst" timeout "$t" "$AT_PYTHON" "$AT_LIB_DIR/tools/tcp_sink.py" 0.0.0.0 "$port" >"$sink" 2>&1 &
+	rpid=$!
+	AT_PIDS+=("$rpid")
+	wait_for 10 tcp_listening "$dst" "$port" || { echo "no listener on $port: $(cat "$sink")"; return 1; }
+	start=$SECONDS
+	sent=$(ip netns exec "$src" timeout "$t" "$AT_PYTHON" "$AT_LIB_DIR/tools/tcp_send.py" "$ip" "$port" "$file" "$rate" 2>&1) ||
+		{ echo "sender failed after $((SECONDS - start)) s: $sent"; stop_pid "$rpid"; return 1; }
+	wait "$rpid" 2>/dev/null || true
+	got=$(cat "$sink")
+	echo "${sent#* } ${got#* } $((SECONDS - start))"
+	[[ -n $got && $sent == "$got" ]]
+}
+
+# result PASS|FAIL MSG: how a job run by in_parallel reports a check (its own
+# pass/soft_fail would be lost with its subshell).
+result() { printf '%s\n' "$*"; }
+
+# in_parallel FUNC ARG...: runs `FUNC ARG` for every ARG at the same time in
+# the background (set up what cleanup must know in the test's shell first),
+# waits for all, then turns their `result` lines into pass/soft_fail and
+# prints their other output. A job that ends without any result fails.
+in_parallel() {
+	local fn=$1 i n=0 line got pids=()
+	shift
+	for i in "$@"; do
+		"$fn" "$i" >"$AT_TMP/parallel-$n.out" 2>&1 &
+		pids+=($!)
+		n=$((n + 1))
+	done
+	for i in "${pids[@]}"; do wait "$i" || true; done
+	for ((i = 0; i < n; i++)); do
+		got=0
+		while IFS= read -r line; do
+			case $line in
+			PASS\ *) pass "${line#PASS }"; got=1 ;;
+			FAIL\ *) soft_fail "${line#FAIL }"; got=1 ;;
+			*) printf '    %s\n' "$line" ;;
+			esac
+		done <"$AT_TMP/parallel-$i.out"
+		((got)) || soft_fail "in_parallel: job $((i + 1)) ($fn) reported nothing"
+	done
+}
+
+# ping_log_longest_gap LOGNAME: the longest run of consecutive unanswered
+# icmp_seq numbers in a ping's log (finished or not: up to the last reply).
+ping_log_longest_gap() {
+	awk '/ bytes from / && match($0, /icmp_seq=[0-9]+/) {
+		s = substr($0, RSTART + 9, RLENGTH - 9) + 0
+		if (s - last - 1 > gap) gap = s - last - 1
+		last = s
+	} END { print gap + 0 }' "$AT_TMP/$1.log"
+}
+
+# ping_log_last_seq LOGNAME: the highest icmp_seq answered so far (0 if none).
+ping_log_last_seq() {
+	awk '/ bytes from / && match($0, /icmp_seq=[0-9]+/) {
+		s = substr($0, RSTART + 9, RLENGTH - 9) + 0; if (s > m) m = s
+	} END { print m + 0 }' "$AT_TMP/$1.log"
+}
