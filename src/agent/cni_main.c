@@ -6,8 +6,10 @@
  *
  * State of one attachment: STATE_DIR/<network name>/<containerid>-<ifname>/
  * holding config.json (the agent's configuration, 0600), state.json (what
- * DEL/CHECK/GC need: container id, ifname, netns, UAPI name, pid, MTU) and
- * pid.
+ * DEL/CHECK/GC need: container id, ifname, device, netns, UAPI name, pid,
+ * MTU) and pid. The attachment is CNI_IFNAME's; the interface made in the
+ * container ("device") is the config's "ifname" when given: in a conflist
+ * every plugin gets the same CNI_IFNAME, which the first plugin creates.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -584,7 +586,7 @@ static int fn_check_iface(void *argp, int wfd)
 
 struct attach {
 	char dir[PATH_MAX];
-	char cid[256], ifname[IFNAMSIZ], uapi[IFNAMSIZ], netns[PATH_MAX];
+	char cid[256], ifname[IFNAMSIZ], device[IFNAMSIZ], uapi[IFNAMSIZ], netns[PATH_MAX];
 	pid_t pid;
 	unsigned mtu;
 	json_t *addresses;
@@ -603,6 +605,8 @@ static int load_attach(const char *dir, struct attach *a)
 		return -ENOENT;
 	snprintf(a->cid, sizeof(a->cid), "%s", json_string_value(json_object_get(j, "containerID")) ?: "");
 	snprintf(a->ifname, sizeof(a->ifname), "%s", json_string_value(json_object_get(j, "ifname")) ?: "");
+	snprintf(a->device, sizeof(a->device), "%s",
+		 json_string_value(json_object_get(j, "device")) ?: a->ifname);
 	snprintf(a->uapi, sizeof(a->uapi), "%s", json_string_value(json_object_get(j, "uapiName")) ?: "");
 	snprintf(a->netns, sizeof(a->netns), "%s", json_string_value(json_object_get(j, "netns")) ?: "");
 	a->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
@@ -725,6 +729,7 @@ static int cmd_add(const char *text, size_t len)
 	struct cni_error err;
 	char agent[PATH_MAX], msg[2048], uapi[IFNAMSIZ], p[PATH_MAX], pidbuf[32];
 	json_t *agentcfg = NULL, *st = NULL, *res = NULL, *addrs;
+	const char *dev;
 	char *s = NULL;
 	unsigned mtu;
 	int rc, ex;
@@ -742,15 +747,22 @@ static int cmd_add(const char *text, size_t len)
 		return cni_fail(CNI_ERR_NOT_AVAILABLE, "altuntun-cli not found",
 				"looked next to altuntun-cni and in CNI_PATH");
 	}
-	ex = in_netns(e.netns, fn_link_exists, (void *)e.ifname, msg, sizeof(msg));
+	dev = cfg.cni.ifname ? cfg.cni.ifname : e.ifname;
+	ex = in_netns(e.netns, fn_link_exists, (void *)dev, msg, sizeof(msg));
 	if (ex < 0) {
 		config_free(&cfg);
 		return cni_fail(CNI_ERR_BAD_ENV, "cannot use CNI_NETNS", "%s", msg);
 	}
 	if (ex == 1) {
+		int chained = cfg.cni.prev_result && !cfg.cni.ifname;
+
+		ex = cni_fail(CNI_ERR_EXISTS, "interface exists",
+			      "an interface named %s already exists in %s%s", dev, e.netns,
+			      chained ? " (chained after another plugin, which made it: give this "
+					"plugin an \"ifname\" of its own)"
+				      : "");
 		config_free(&cfg);
-		return cni_fail(CNI_ERR_EXISTS, "interface exists",
-				"an interface named %s already exists in %s", e.ifname, e.netns);
+		return ex;
 	}
 	uapi_name_for(e.cid, e.ifname, uapi);
 	attach_dir(a.dir, sizeof(a.dir), cfg.cni.name, e.cid, e.ifname);
@@ -800,7 +812,7 @@ static int cmd_add(const char *text, size_t len)
 	{
 		char *argv[] = { (char *)AGENT_NAME, (char *)"--config", p, (char *)"--netns",
 				 (char *)e.netns, (char *)"--uapi-name", uapi,
-				 (char *)e.ifname, NULL };
+				 (char *)dev, NULL };
 
 		ex = run_agent(agent, argv, msg, sizeof(msg));
 	}
@@ -820,6 +832,7 @@ static int cmd_add(const char *text, size_t len)
 	st = json_object();
 	json_object_set_new(st, "containerID", json_string(e.cid));
 	json_object_set_new(st, "ifname", json_string(e.ifname));
+	json_object_set_new(st, "device", json_string(dev));
 	json_object_set_new(st, "netns", json_string(e.netns));
 	json_object_set_new(st, "network", json_string(cfg.cni.name));
 	json_object_set_new(st, "uapiName", json_string(uapi));
@@ -850,7 +863,7 @@ static int cmd_add(const char *text, size_t len)
 		return cni_fail(CNI_ERR_IO, "cannot write the state", "%s: %s", p, strerror(-rc));
 	}
 
-	res = cni_result_build(&cfg, e.ifname, e.netns, mtu);
+	res = cni_result_build(&cfg, dev, e.netns, mtu);
 	s = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(res);
 	config_free(&cfg);
@@ -935,14 +948,14 @@ static int cmd_check(json_t *in)
 		json_t *w;
 		int have = 0;
 
-		if (!n || strcmp(n, e.ifname) || !ad)
+		if (!n || strcmp(n, a.device) || !ad)
 			continue;
 		json_array_foreach(want, k, w)
 			have |= !strcmp(json_string_value(w), ad);
 		if (!have)
 			json_array_append_new(want, json_string(ad));
 	}
-	ca.ifname = e.ifname;
+	ca.ifname = a.device;
 	ca.mtu = a.mtu;
 	ca.want = want;
 	ex = in_netns(e.netns, fn_check_iface, &ca, msg, sizeof(msg));
