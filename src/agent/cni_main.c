@@ -655,6 +655,23 @@ static int lock_state(void)
 	return 0; /* fd stays open: the lock goes with the process */
 }
 
+/*
+ * Removes STATE/<name> when no attachment is left in it, so a DEL (or a
+ * failed ADD, or GC) of a network's last attachment leaves nothing. Runs
+ * under the state lock; rmdir fails, as meant, while the directory is in use.
+ */
+static void remove_net_dir_if_empty(json_t *in)
+{
+	const char *name = json_string_value(json_object_get(in, "name"));
+	char dir[PATH_MAX];
+
+	if (!name || !cni_safe_component(name) ||
+	    path_join(dir, sizeof(dir), state_root(), name) < 0)
+		return;
+	if (rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+		fprintf(stderr, "%s: cannot remove %s: %s\n", PROG, dir, strerror(errno));
+}
+
 /* ---- commands ------------------------------------------------------------------ */
 
 /* Prints the error object of a refused input; returns the exit status. */
@@ -1100,6 +1117,8 @@ int main(int argc, char **argv)
 		rc = cmd_gc(in);
 	else
 		rc = cni_fail(CNI_ERR_BAD_ENV, "unknown CNI_COMMAND", "%s", cmd);
+	if (strcmp(cmd, "STATUS"))
+		remove_net_dir_if_empty(in);
 out:
 	explicit_bzero(text, len);
 	free(text);

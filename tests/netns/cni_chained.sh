@@ -220,7 +220,7 @@ PY
 	check "after DEL: agent $pid gone" wait_for 5 dead "$pid"
 	check "after DEL: no agent with its UAPI name" test "$(agents_for "$uapi")" = 0
 	check "after DEL: UAPI socket gone" test ! -e "$WG_RUN_DIR/$uapi.sock"
-	check "after DEL: state gone" test ! -e "$STATE/$NET/$AT_PREFIX-one-eth0"
+	check "after DEL: state gone, with the network's directory" test ! -e "$STATE/$NET"
 	check "after DEL: only lo in the container" test "$(ip -n "$C" -o link show | wc -l)" = 1
 	check "after DEL: no veth left on the bridge" test -z "$(ip -n "$H" -o link show master "$BR")"
 	check "after DEL: host-local released the lease" bash -c \
@@ -239,8 +239,8 @@ expect_clean_fail() {
 	check "$what: exit 1, error JSON code $code" bash -c \
 		"test $RC = 1 && python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e[\"code\"]==$code and e[\"msg\"] and e[\"cniVersion\"]==\"1.0.0\", e' '$AT_TMP/out.json'"
 	uapi=$(uapi_hash "$cid" "$ifn")
-	check "$what: nothing left (state, agent $uapi, socket, $ifn)" bash -c \
-		"test ! -e '$STATE/$NET/$AT_PREFIX-$cid-$ifn' && test \"\$(pgrep -fc -- '--uapi-name [${uapi:0:1}]${uapi:1} ')\" = 0 &&
+	check "$what: nothing left (state dir, agent $uapi, socket, $ifn)" bash -c \
+		"test ! -e '$STATE/$NET' && test \"\$(pgrep -fc -- '--uapi-name [${uapi:0:1}]${uapi:1} ')\" = 0 &&
 		 test ! -e '$WG_RUN_DIR/$uapi.sock' && ! ip -n '$C' link show '$ifn' 2>/dev/null"
 }
 
@@ -291,7 +291,7 @@ print("bound",flush=True); time.sleep(120)'
 	check "a good ADD afterwards: ok ($RC)" test "$RC" = 0
 	plugin altuntun DEL "$c2" wg0 good "$AT_TMP/x.json" "$AT_TMP/out.json"
 	check "... and its DEL ($RC)" test "$RC" = 0
-	check "state dir of the network empty" test -z "$(ls -A "$STATE/$NET" 2>/dev/null)"
+	check "the network's state directory is gone" test ! -e "$STATE/$NET"
 }
 
 scenario "bridge + altuntun: ADD (prevResult extended), traffic, CHECK, DEL of the chain" sc_chain
