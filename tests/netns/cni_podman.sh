@@ -44,6 +44,10 @@ IN_A=10.211.0.1 IN_P=10.211.0.2 IN_S=10.211.0.3
 PORT_P=51824
 LIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 VH=$(if_name vh)
+VB=$(if_name vb)
+BR=$(if_name br)
+BRNET=$AT_PREFIX-br
+IN_S2=10.211.0.4
 T=$AT_TMP/podman
 SIDECAR_PID=""
 
@@ -63,8 +67,10 @@ podman_cleanup() {
 	# agents of our network only (their command line names our state dir)
 	for p in $(pgrep -f -- "--config $PSTATE/"); do at_kill_pids "$p"; done
 	rm -rf "$PSTATE"
-	rm -f /var/lib/cni/results/"$NET"-*
+	rm -f /var/lib/cni/results/"$NET"-* /var/lib/cni/results/"$BRNET"-*
 	ip link del "$VH" 2>/dev/null
+	ip link del "$VB" 2>/dev/null
+	ip link del "$BR" 2>/dev/null
 	set -e
 }
 trap 'podman_cleanup; cleanup' EXIT
@@ -114,11 +120,13 @@ addr "$P" "$(if_name vp)" "$VP_IP/30"
 start_wggo "$P" "$IFP" debian
 KEY_A=$(genkey)
 KEY_S=$(genkey)
+KEY_S2=$(genkey)
 KEY_P=$(genkey)
 PUB_P=$(pubkey "$KEY_P")
 wg_in "$P" set "$IFP" private-key "$(keyfile "$KEY_P")" listen-port "$PORT_P" \
 	peer "$(pubkey "$KEY_A")" allowed-ips "$IN_A/32" \
-	peer "$(pubkey "$KEY_S")" allowed-ips "$IN_S/32" || fail "wg set $IFP"
+	peer "$(pubkey "$KEY_S")" allowed-ips "$IN_S/32" \
+	peer "$(pubkey "$KEY_S2")" allowed-ips "$IN_S2/32" || fail "wg set $IFP"
 addr "$P" "$IFP" "$IN_P/24"
 
 cat >"$T/net.d/50-$NET.conflist" <<EOF
@@ -214,5 +222,65 @@ check "sidecar: the agent exits when the app's namespace goes" wait_for 10 bash 
 wait "$SIDECAR_PID" 2>/dev/null || true
 SIDECAR_PID=""
 check "sidecar: its UAPI socket is gone" test ! -e "$WG_RUN_DIR/$SIDE.sock"
+
+# ---- sidecar container sharing the app's namespace ------------------------------
+# The app is on an ordinary bridge network (Debian's bridge plugin); the peer
+# is on that bridge too. The sidecar runs altuntun-cli -f in the app's
+# namespace: the tunnel and its UDP socket are both there.
+
+ln -s /usr/lib/cni/bridge "$T/bin/bridge"
+ln -s /usr/lib/cni/host-local "$T/bin/host-local"
+ip link add "$BR" type bridge && ip link set "$BR" up || fail "bridge $BR"
+ip link add "$VB" type veth peer name "$(if_name vq)" netns "$P" || fail "veth $VB"
+ip link set "$VB" master "$BR" up
+addr "$P" "$(if_name vq)" "10.218.$N.250/24"
+cat >"$T/net.d/40-$BRNET.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "$BRNET",
+ "plugins": [{"type": "bridge", "bridge": "$BR", "ipMasq": false,
+              "ipam": {"type": "host-local", "dataDir": "$T/ipam",
+                       "ranges": [[{"subnet": "10.218.$N.0/24"}]]}}]}
+EOF
+# the agent's image: busybox, altuntun-cli and the libraries it links
+R=$T/rootfs-agent
+mkdir -p "$R/bin" "$R/etc/altuntun" "$R/var/run/wireguard"
+cp "$BUSYBOX" "$R/bin/busybox"
+for c in sh ping ip sleep cat; do ln -s busybox "$R/bin/$c"; done
+cp "$ALTUNTUN_CLI" "$R/bin/altuntun-cli"
+for l in $(ldd "$ALTUNTUN_CLI" | grep -o '/[^ ]*'); do
+	mkdir -p "$R$(dirname "$l")"
+	cp -L "$l" "$R$l"
+done
+echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$R/etc/passwd"
+echo 'nogroup:x:65534:' >"$R/etc/group"
+tar -C "$R" -c . | pm import - "$IMAGE-agent" >"$AT_TMP/import2.log" 2>&1 ||
+	fail "podman import (agent image) failed: $(cat "$AT_TMP/import2.log")"
+cat >"$AT_TMP/sidecar2.json" <<EOF
+{
+  "privateKey": "$KEY_S2",
+  "addresses": ["$IN_S2/32"],
+  "routes": ["10.211.0.0/24"],
+  "peers": [{"publicKey": "$PUB_P", "endpoint": "10.218.$N.250:$PORT_P",
+             "allowedIPs": ["10.211.0.0/24"]}]
+}
+EOF
+chmod 600 "$AT_TMP/sidecar2.json"
+C3=$AT_PREFIX-app2
+C4=$AT_PREFIX-side
+pm run -d --name "$C3" --network "$BRNET" --cap-add NET_RAW "${LIMITS[@]}" "$IMAGE" \
+	/bin/sleep 600 >"$AT_TMP/run3.log" 2>&1 || fail "podman run (app2) failed: $(cat "$AT_TMP/run3.log")"
+pm run -d --name "$C4" --network "container:$C3" --cap-add NET_ADMIN --device /dev/net/tun \
+	-v "$AT_TMP/sidecar2.json:/etc/altuntun/wg.json:ro" "${LIMITS[@]}" "$IMAGE-agent" \
+	altuntun-cli -f --config /etc/altuntun/wg.json wg0 >"$AT_TMP/run4.log" 2>&1 ||
+	fail "podman run (sidecar) failed: $(cat "$AT_TMP/run4.log")"
+wait_for 15 podman exec "$C3" ip link show wg0 ||
+	fail "sidecar container: no wg0 in the app: $(pm logs "$C4" 2>&1 | tail -5)"
+out=$(pm exec "$C3" ping -c 3 -i 0.2 -W 2 "$IN_P" 2>&1 | tail -2 | tr '\n' ' ') || true
+check "sidecar container (--network container:app): the app pings the peer: $out" grep -q '3 packets received' <<<"$out"
+check "sidecar container: the agent dropped to nobody" bash -c \
+	"podman logs '$C4' 2>&1 | grep -q 'privileges dropped: uid 65534'"
+pm rm -f -t 0 "$C4" >/dev/null
+check "sidecar container removed: wg0 leaves the app" wait_for 10 bash -c "! podman exec '$C3' ip link show wg0"
+pm rm -f -t 0 "$C3" >/dev/null
+check "bridge network: host-local released the app's lease" bash -c "! ls '$T/ipam/$BRNET' 2>/dev/null | grep -q '^10\\.218\\.'"
 
 finish
