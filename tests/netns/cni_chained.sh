@@ -20,7 +20,9 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
-require_cmd wg ip ping python3
+require_cmd wg ip ping python3 jq
+# shellcheck source=tests/netns/cni-helpers.bash
+. "$AT_LIB_DIR/cni-helpers.bash"
 
 CNI=${ALTUNTUN_CNI:-$AT_REPO_ROOT/build/altuntun-cni}
 CNI_BIN=${CNI_BIN:-/usr/lib/cni}
@@ -49,51 +51,19 @@ plugin() {
 		<"$conf" >"$out" 2>"$AT_TMP/err.txt" || RC=$?
 }
 
-# j FILE EXPR: a python expression on `r` (FILE's JSON) and `p` (prev.json).
-j() {
-	python3 -c "import json,sys
-r=json.load(open(sys.argv[1]))
-try: p=json.load(open(sys.argv[2]))
-except Exception: p=None
-print($2)" "$1" "$AT_TMP/prev.json"
-}
-j_is() { [[ $(j "$1" "$2") == "$3" ]]; }
-
-# judge RESULT PREV VERSION IFNAME SANDBOX ADDRESS ROUTE: the result checked
-# field by field against prevResult (cni_result_check.py), one PASS/FAIL each.
-judge() {
-	local st msg
-	while read -r st msg; do
-		if [[ $st == ok ]]; then pass "$msg"; else soft_fail "$msg"; fi
-	done < <(python3 "$AT_LIB_DIR/cni_result_check.py" "$@")
-}
-
-# with_prev CONF RESULT OUT: CONF (a plugin of the list) with the list's
-# cniVersion and name and RESULT as prevResult, as libcni builds it.
+# with_prev CONF RESULT OUT: CONF (a plugin of the list) with RESULT as
+# prevResult ("-": none), as libcni builds it.
 with_prev() {
-	python3 - "$@" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-if sys.argv[2] != "-":
-    c["prevResult"] = json.load(open(sys.argv[2]))
-json.dump(c, open(sys.argv[3], "w"), indent=1)
-PY
+	if [[ $2 == - ]]; then
+		cp "$1" "$3"
+	else
+		jq --slurpfile r "$2" '. + {prevResult: $r[0]}' "$1" >"$3"
+	fi
 }
 
-uapi_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uapiName"])' "$STATE/$NET/$AT_PREFIX-$1-$2/state.json"; }
-pid_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$STATE/$NET/$AT_PREFIX-$1-$2/state.json"; }
-# uapi_hash CID IFNAME: the UAPI name altuntun-cni gives an attachment
-# ("ac" + 13 hex digits of FNV-1a-64 of "$AT_PREFIX-CID" NUL IFNAME).
-uapi_hash() {
-	python3 - "$AT_PREFIX-$1" "$2" <<'PY'
-import sys
-h = 0xcbf29ce484222325
-for b in sys.argv[1].encode() + b"\0" + sys.argv[2].encode():
-    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-print("ac%013x" % (h & 0xfffffffffffff))
-PY
-}
-agents_for() { pgrep -fc -- "--uapi-name $1 " || true; }
+state_of() { echo "$STATE/$NET/$AT_PREFIX-$1-$2/state.json"; }
+uapi_of() { jq -r .uapiName "$(state_of "$1" "$2")"; }
+pid_of() { jq -r .pid "$(state_of "$1" "$2")"; }
 dead() { ! at_alive "$1"; }
 
 topo() {
@@ -143,18 +113,18 @@ sc_chain() {
 	plugin bridge ADD "$C" eth0 one "$AT_TMP/bridge.json" "$AT_TMP/prev.json"
 	((RC == 0)) || fail "bridge ADD failed ($RC): $(cat "$AT_TMP/prev.json" "$AT_TMP/err.txt")"
 	log "bridge result: $(tr -d ' \n' <"$AT_TMP/prev.json")"
-	check "bridge ADD: eth0 in the container has 10.212.0.x" j_is "$AT_TMP/prev.json" \
-		"r['ips'][0]['address'].startswith('10.212.0.')" True
+	check "bridge ADD: eth0 in the container has 10.212.0.x" jq_is "$AT_TMP/prev.json" \
+		'.ips[0].address | startswith("10.212.0.")' true
 	with_prev "$AT_TMP/ours.json" "$AT_TMP/prev.json" "$AT_TMP/ours-add.json"
 	plugin altuntun ADD "$C" eth0 one "$AT_TMP/ours-add.json" "$AT_TMP/res.json"
 	AT_SOCKS+=("$(uapi_of one eth0)")
 	((RC == 0)) || fail "altuntun ADD failed ($RC): $(cat "$AT_TMP/res.json" "$AT_TMP/err.txt")"
 	log "chained result: $(tr -d ' \n' <"$AT_TMP/res.json")"
-	n=$(j "$AT_TMP/prev.json" "len(r['interfaces'])")
+	n=$(jqr "$AT_TMP/prev.json" '.interfaces | length')
 	judge "$AT_TMP/res.json" "$AT_TMP/prev.json" 1.0.0 wg0 "/var/run/netns/$C" "$IN_A/32" 10.211.0.0/24
-	check "result: the bridge's ip has its gateway and points at eth0 in C" j_is "$AT_TMP/res.json" \
-		"(r['ips'][0]['gateway'], r['interfaces'][r['ips'][0]['interface']])" \
-		"('10.212.0.1', {'name': 'eth0', 'mac': '$(j "$AT_TMP/prev.json" "r['interfaces'][2]['mac']")', 'sandbox': '/var/run/netns/$C'})"
+	check "result: the bridge's ip has its gateway and points at eth0 in C" jq_is "$AT_TMP/res.json" \
+		'[.ips[0].gateway, .interfaces[.ips[0].interface].name, .interfaces[.ips[0].interface].sandbox]' \
+		"[\"10.212.0.1\",\"eth0\",\"/var/run/netns/$C\"]"
 	check "container: eth0 and wg0 (MTU 1380) both there" bash -c \
 		"ip -n '$C' link show eth0 >/dev/null && ip -n '$C' link show wg0 | grep -q 'mtu 1380'"
 	check "container: route 10.211.0.0/24 via wg0" bash -c "ip -n '$C' route show 10.211.0.0/24 | grep -q 'dev wg0'"
@@ -180,14 +150,10 @@ sc_chain() {
 	plugin altuntun CHECK "$C" eth0 one "$AT_TMP/ours-chk.json" "$AT_TMP/out.json"
 	check "CHECK altuntun with the chain's result: ok ($RC $(head -c 200 "$AT_TMP/out.json"))" test "$RC" = 0
 	# a prevResult claiming an address wg0 lacks: CHECK must see it
-	python3 - "$AT_TMP/ours-chk.json" "$AT_TMP/ours-chk-bad.json" <<PY
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["prevResult"]["ips"].append({"address": "10.211.0.77/32", "interface": $n})
-json.dump(c, open(sys.argv[2], "w"))
-PY
+	jq --argjson n "$n" '.prevResult.ips += [{address: "10.211.0.77/32", interface: $n}]' \
+		"$AT_TMP/ours-chk.json" >"$AT_TMP/ours-chk-bad.json"
 	plugin altuntun CHECK "$C" eth0 one "$AT_TMP/ours-chk-bad.json" "$AT_TMP/out.json"
-	check "CHECK with a prevResult ip wg0 lacks: code 102 ($RC)" j_is "$AT_TMP/out.json" "r['code']" 102
+	check "CHECK with a prevResult ip wg0 lacks: code 102 ($RC)" jq_is "$AT_TMP/out.json" .code 102
 	# Debian's bridge (plugins 1.1.1) CHECKs every ip of the result on its
 	# CNI_IFNAME, whatever its "interface" index: the chain's result, with
 	# our address, fails there; its own result passes (eth0 is intact).
@@ -195,8 +161,8 @@ PY
 	plugin bridge CHECK "$C" eth0 one "$AT_TMP/bridge-own.json" "$AT_TMP/out.json"
 	check "CHECK bridge with its own result: ok ($RC $(head -c 200 "$AT_TMP/out.json"))" test "$RC" = 0
 	plugin bridge CHECK "$C" eth0 one "$AT_TMP/bridge-chk.json" "$AT_TMP/out.json"
-	check "CHECK bridge with the chain's result: refused by bridge itself (\"$(j "$AT_TMP/out.json" "r.get('msg')")\")" \
-		j_is "$AT_TMP/out.json" "r.get('msg')" "Failed to match addr $IN_A/32 on interface eth0"
+	check "CHECK bridge with the chain's result: refused by bridge itself (\"$(jqr "$AT_TMP/out.json" .msg)\")" \
+		jq_is "$AT_TMP/out.json" .msg "Failed to match addr $IN_A/32 on interface eth0"
 
 	# chained without "ifname": eth0 is the bridge's: refused, eth0 untouched
 	ours "$IN_A/32"
@@ -204,8 +170,7 @@ PY
 	plugin altuntun ADD "$C" eth0 two "$AT_TMP/ours-add2.json" "$AT_TMP/out.json"
 	log "chained without ifname: $(tr -d '\n' <"$AT_TMP/out.json")"
 	check "... the details say to set \"ifname\"" grep -q 'give this plugin an \\"ifname\\"' "$AT_TMP/out.json"
-	check "ADD of eth0 (the bridge's) without \"ifname\": exit 1, code 103 ($RC)" bash -c \
-		"test $RC = 1 && python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e[\"code\"]==103 and e[\"msg\"] and e[\"cniVersion\"]==\"1.0.0\"' '$AT_TMP/out.json'"
+	check "ADD of eth0 (the bridge's) without \"ifname\": exit 1, code 103 ($RC)" err_is "$RC" "$AT_TMP/out.json" 103 1.0.0
 	check "... no state for it" test ! -e "$STATE/$NET/$AT_PREFIX-two-eth0"
 	check "... eth0 still the bridge's veth with its address" bash -c \
 		"ip -n '$C' -d link show eth0 | grep -q veth && ip -n '$C' addr show eth0 | grep -q 'inet 10.212.0.'"
@@ -236,8 +201,7 @@ PY
 expect_clean_fail() {
 	local what=$1 code=$2 cid=$3 ifn=$4 uapi
 	log "$what: $(tr -d '\n' <"$AT_TMP/out.json")"
-	check "$what: exit 1, error JSON code $code" bash -c \
-		"test $RC = 1 && python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e[\"code\"]==$code and e[\"msg\"] and e[\"cniVersion\"]==\"1.0.0\", e' '$AT_TMP/out.json'"
+	check "$what: exit 1, error JSON code $code" err_is "$RC" "$AT_TMP/out.json" "$code" 1.0.0
 	uapi=$(uapi_hash "$cid" "$ifn")
 	check "$what: nothing left (state dir, agent $uapi, socket, $ifn)" bash -c \
 		"test ! -e '$STATE/$NET' && test \"\$(pgrep -fc -- '--uapi-name [${uapi:0:1}]${uapi:1} ')\" = 0 &&
@@ -269,12 +233,7 @@ sc_add_fails() {
 
 	# the agent fails after it started (its listen port is taken in H):
 	# the TUN it made in the container must go too
-	python3 - "$AT_TMP/x.json" "$AT_TMP/port.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["listenPort"] = 51899
-json.dump(c, open(sys.argv[2], "w"))
-PY
+	jq '.listenPort = 51899' "$AT_TMP/x.json" >"$AT_TMP/port.json"
 	bg_in "$H" udp-holder python3 -c 'import socket,time
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",51899))
 s6=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); s6.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1); s6.bind(("::",51899))

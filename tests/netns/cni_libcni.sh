@@ -19,7 +19,9 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
-require_cmd wg ip ping python3 go
+require_cmd wg ip ping python3 jq go
+# shellcheck source=tests/netns/cni-helpers.bash
+. "$AT_LIB_DIR/cni-helpers.bash"
 
 CNI=${ALTUNTUN_CNI:-$AT_REPO_ROOT/build/altuntun-cni}
 CNI_BIN=${CNI_BIN:-/usr/lib/cni}
@@ -69,26 +71,8 @@ drv() {
 		>"$AT_TMP/drv.json" 2>"$AT_TMP/drv.err" || DRV_RC=$?
 }
 
-j() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$AT_TMP/drv.json"; }
-j_is() { [[ $(j "$1") == "$2" ]]; }
-
-judge() {
-	local st msg
-	while read -r st msg; do
-		if [[ $st == ok ]]; then pass "$msg"; else soft_fail "$msg"; fi
-	done < <(python3 "$AT_LIB_DIR/cni_result_check.py" "$@")
-}
-
-uapi_hash() {
-	python3 - "$AT_PREFIX-$1" "$2" <<'PY'
-import sys
-h = 0xcbf29ce484222325
-for b in sys.argv[1].encode() + b"\0" + sys.argv[2].encode():
-    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
-print("ac%013x" % (h & 0xfffffffffffff))
-PY
-}
-agents_for() { pgrep -fc -- "--uapi-name $1 " || true; }
+# d_is FILTER WANT: on the driver's last output.
+d_is() { jq_is "$AT_TMP/drv.json" "$1" "$2"; }
 
 topo() {
 	H=$(ns_name h)
@@ -137,19 +121,18 @@ attach() {
 	if ((nprev == 0)); then
 		judge "$AT_TMP/res-$id.json" - 1.0.0 "$dev" "/var/run/netns/$C" "$address" 10.211.0.0/24
 	else
-		check "$what: interfaces: the ptp plugin's $nprev, then $dev" j_is \
-			"[i['name'] for i in r['interfaces']][$nprev:] == ['$dev'] and len(r['interfaces']) == $((nprev + 1))" True
-		check "$what: ips: ptp's (interface -> eth0), ours (interface $nprev)" j_is \
-			"(r['interfaces'][r['ips'][0]['interface']]['name'], r['ips'][1])" \
-			"('eth0', {'interface': $nprev, 'address': '$address'})"
-		check "$what: routes end with ours" j_is "r['routes'][-1]" "{'dst': '10.211.0.0/24'}"
+		check "$what: interfaces: the ptp plugin's $nprev, then $dev" d_is \
+			"[.interfaces[].name][$nprev:] == [\"$dev\"] and (.interfaces | length) == $((nprev + 1))" true
+		check "$what: ips: ptp's (interface -> eth0), ours (interface $nprev)" d_is \
+			"[.interfaces[.ips[0].interface].name, .ips[1] == {interface: $nprev, address: \"$address\"}]" \
+			'["eth0",true]'
+		check "$what: routes end with ours" d_is '.routes[-1]' '{"dst":"10.211.0.0/24"}'
 	fi
 	drv cached "$net" "$id" "$ifn"
-	check "$what: libcni cached the same result" python3 -c \
-		'import json,sys; assert json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))' \
-		"$AT_TMP/drv.json" "$AT_TMP/res-$id.json"
+	check "$what: libcni cached the same result" jq -e --slurpfile a "$AT_TMP/res-$id.json" \
+		'. == $a[0]' "$AT_TMP/drv.json"
 	check "$what: $dev in the container, MTU 1400" bash -c "ip -n '$C' link show '$dev' | grep -q 'mtu 1400'"
-	pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$STATE/$net/$AT_PREFIX-$id-$ifn/state.json")
+	pid=$(jq -r .pid "$STATE/$net/$AT_PREFIX-$id-$ifn/state.json")
 	check "$what: agent $pid is $uapi, found next to the plugin" bash -c \
 		"test \"\$(readlink /proc/$pid/exe)\" = '$ALTUNTUN_CLI_PATH' && tr '\\0' ' ' </proc/$pid/cmdline | grep -q -- '--uapi-name $uapi $dev'"
 	if out=$(ping_stats "$C" "$IN_P" 4); then
@@ -200,9 +183,8 @@ EOF
 	attach "ptp+altuntun" "$AT_PREFIX-ptp" two eth0 wg1 10.211.0.5/32 2
 	# ptp, like bridge, CHECKs every ip of the list's result on its own
 	# CNI_IFNAME whatever its "interface": our address fails its step
-	check "ptp+altuntun: CheckNetworkList stops at ptp ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["msg"])' "$AT_TMP/check-two.json"))" \
-		python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e["msg"]=="Failed to match addr 10.211.0.5/32 on interface eth0", e' \
-		"$AT_TMP/check-two.json"
+	check "ptp+altuntun: CheckNetworkList stops at ptp ($(jqr "$AT_TMP/check-two.json" .msg))" \
+		jq_is "$AT_TMP/check-two.json" .msg "Failed to match addr 10.211.0.5/32 on interface eth0"
 	check "ptp+altuntun: host-local released the lease" bash -c "! ls '$AT_TMP/ipam/$AT_PREFIX-ptp' | grep -q '^10\\.214\\.'"
 }
 
