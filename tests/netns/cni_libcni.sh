@@ -129,6 +129,7 @@ attach() {
 		check "$what: routes end with ours" d_is '.routes[-1]' '{"dst":"10.211.0.0/24"}'
 	fi
 	drv cached "$net" "$id" "$ifn"
+	# shellcheck disable=SC2016  # $a is jq's
 	check "$what: libcni cached the same result" jq -e --slurpfile a "$AT_TMP/res-$id.json" \
 		'. == $a[0]' "$AT_TMP/drv.json"
 	check "$what: $dev in the container, MTU 1400" bash -c "ip -n '$C' link show '$dev' | grep -q 'mtu 1400'"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck disable=SC2317  # cleanup and predicates are called through traps and wait_for
 #
 # A real engine: Debian's podman 4.3 (CNI backend, runc) runs containers on
 # a network whose conflist uses altuntun-cni; the container pings a
@@ -30,8 +31,9 @@ CNI=${ALTUNTUN_CNI:-$AT_REPO_ROOT/build/altuntun-cni}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 [[ -x $CNI ]] || fail "$CNI not built (make all)"
 [[ -x $ALTUNTUN_CLI ]] || fail "$ALTUNTUN_CLI not built (make all)"
-[[ -x $BUSYBOX ]] && ! ldd "$BUSYBOX" >/dev/null 2>&1 ||
+if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
 	fail "$BUSYBOX is not a static busybox (Debian's busybox-static)"
+fi
 [[ -x /usr/lib/cni/loopback ]] || fail "/usr/lib/cni/loopback missing (containernetworking-plugins)"
 
 NET=$AT_PREFIX-wg
@@ -100,8 +102,8 @@ EOF
 export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf
 unset ALTUNTUN_CNI_STATE_DIR
 
-check "podman info: network backend cni" test "$(pm info --format '{{.Host.NetworkBackend}}')" = cni
-check "podman info: OCI runtime runc" test "$(pm info --format '{{.Host.OCIRuntime.Name}}')" = runc
+out=$(pm info --format '{{.Host.NetworkBackend}} {{.Host.OCIRuntime.Name}}' 2>&1) || true
+check "podman info: network backend cni, OCI runtime runc ($out)" test "$out" = "cni runc"
 cp "$BUSYBOX" "$T/rootfs/bin/busybox"
 for c in sh ping ip sleep cat; do ln -s busybox "$T/rootfs/bin/$c"; done
 tar -C "$T/rootfs" -c . | pm import - "$IMAGE" >"$AT_TMP/import.log" 2>&1 ||
@@ -154,22 +156,26 @@ check "podman network ls: $NET, driver altuntun-cni" bash -c \
 C1=$AT_PREFIX-c1
 pm run -d --name "$C1" --network "$NET" --cap-add NET_RAW "${LIMITS[@]}" "$IMAGE" \
 	/bin/sleep 600 >"$AT_TMP/run.log" 2>&1 || fail "podman run failed: $(cat "$AT_TMP/run.log")"
-CID=$(pm inspect --format '{{.Id}}' "$C1")
+read -r CID IP_SEEN < <(pm inspect --format \
+	"{{.Id}} {{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$C1")
 SJ=$PSTATE/$CID-eth0/state.json
 [[ -f $SJ ]] || fail "no state $SJ after podman run"
-read -r AGENT UAPI NETNS < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["pid"], s["uapiName"], s["netns"])' "$SJ")
+read -r AGENT UAPI NETNS < <(jq -r '"\(.pid) \(.uapiName) \(.netns)"' "$SJ")
 AT_SOCKS+=("$UAPI")
 log "container $CID: agent $AGENT ($UAPI), netns $NETNS"
 check "the agent $AGENT runs in podman's (the host's) namespace" \
 	test "$(readlink "/proc/$AGENT/ns/net")" = "$(readlink /proc/self/ns/net)"
-check "podman inspect: IP address $IN_A (podman read our result)" test \
-	"$(pm inspect --format "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$C1")" = "$IN_A"
-out=$(pm exec "$C1" ip -o addr show eth0 2>&1) || true
+check "podman inspect: IP address $IN_A (podman read our result)" test "$IP_SEEN" = "$IN_A"
+# one exec for the container's view: addresses, links, routes
+pm exec "$C1" sh -c 'ip -o addr show eth0; echo --; ip -o link; echo --; ip route' \
+	>"$AT_TMP/view.txt" 2>&1 || true
+log "container's view: $(tr '\n' '|' <"$AT_TMP/view.txt")"
 check "in the container: eth0 is the tunnel, $IN_A/32, MTU 1400" bash -c \
-	"grep -q 'inet $IN_A/32' <<<'$out' && podman exec '$C1' ip link show eth0 | grep -q 'mtu 1400'"
-out=$(pm exec "$C1" ip route 2>&1) || true
-check "in the container: only lo and eth0, one route ($out)" bash -c \
-	"test \"\$(podman exec '$C1' ip -o link | wc -l)\" = 2 && test \"\$(wc -l <<<'$out')\" = 1 && grep -q '^10.211.0.0/24 dev eth0' <<<'$out'"
+	"grep -q 'eth0 *inet $IN_A/32' '$AT_TMP/view.txt' && grep -q 'eth0: .* mtu 1400' '$AT_TMP/view.txt'"
+check "in the container: only lo and eth0, one route (10.211.0.0/24 dev eth0)" bash -c \
+	"test \"\$(awk '/^--/{n++; next} n==1' '$AT_TMP/view.txt' | wc -l)\" = 2 &&
+	 test \"\$(awk '/^--/{n++; next} n==2' '$AT_TMP/view.txt' | grep -c .)\" = 1 &&
+	 awk '/^--/{n++; next} n==2' '$AT_TMP/view.txt' | grep -q '^10.211.0.0/24 dev eth0'"
 out=$(pm exec "$C1" ping -c 4 -i 0.2 -W 2 "$IN_P" 2>&1 | tail -2 | tr '\n' ' ') || true
 check "container pings the wireguard-go peer: $out" grep -q '4 packets received' <<<"$out"
 check "the peer sees the agent's UDP socket at the host's $VH_IP" bash -c \
@@ -213,9 +219,10 @@ AT_SOCKS+=("$SIDE")
 SIDECAR_PID=$!
 AT_LOGS+=("$AT_TMP/sidecar.log")
 wait_for 10 test -S "$WG_RUN_DIR/$SIDE.sock" || fail "sidecar agent: no socket: $(cat "$AT_TMP/sidecar.log")"
-out=$(pm exec "$C2" ping -c 3 -i 0.2 -W 2 "$IN_P" 2>&1 | tail -2 | tr '\n' ' ') || true
+out=$(pm exec "$C2" sh -c "ip -o link | wc -l; ping -c 3 -i 0.2 -W 2 $IN_P" 2>&1 |
+	awk '{ l[NR] = $0 } END { print l[1], l[NR - 1] }') || true
 check "sidecar (host, --netns /proc/$APP_PID/ns/net): the app pings the peer: $out" grep -q '3 packets received' <<<"$out"
-check "sidecar: the app sees lo and $SIDE only" test "$(pm exec "$C2" ip -o link | wc -l)" = 2
+check "sidecar: the app sees lo and $SIDE only" test "${out%% *}" = 2
 pm rm -f -t 0 "$C2" >/dev/null
 check "sidecar: the agent exits when the app's namespace goes" wait_for 10 bash -c \
 	"! kill -0 $SIDECAR_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$SIDECAR_PID/status"
@@ -230,7 +237,8 @@ check "sidecar: its UAPI socket is gone" test ! -e "$WG_RUN_DIR/$SIDE.sock"
 
 ln -s /usr/lib/cni/bridge "$T/bin/bridge"
 ln -s /usr/lib/cni/host-local "$T/bin/host-local"
-ip link add "$BR" type bridge && ip link set "$BR" up || fail "bridge $BR"
+ip link add "$BR" type bridge || fail "bridge $BR"
+ip link set "$BR" up
 ip link add "$VB" type veth peer name "$(if_name vq)" netns "$P" || fail "veth $VB"
 ip link set "$VB" master "$BR" up
 addr "$P" "$(if_name vq)" "10.218.$N.250/24"
