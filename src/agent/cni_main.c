@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * altuntun-cni: a CNI plugin (type "altuntun") giving a container a
- * userspace WireGuard interface served by an altuntun-cli agent; see
- * docs/cni.md and altuntun-cni(8).
+ * altuntun-cni: a CNI plugin (type "altuntun-cni", its file name) giving a
+ * container a userspace WireGuard interface served by an altuntun-cli agent;
+ * see docs/cni.md and altuntun-cni(8).
  *
  * State of one attachment: STATE_DIR/<network name>/<containerid>-<ifname>/
  * holding config.json (the agent's configuration, 0600), state.json (what
@@ -72,7 +72,7 @@ static void usage(FILE *f)
 		"       CNI_NETNS=.. CNI_IFNAME=.. CNI_PATH=.. %s < netconf.json\n"
 		"       %s --version | --help\n"
 		"\n"
-		"A CNI plugin (type altuntun) giving containers a userspace WireGuard\n"
+		"A CNI plugin (type altuntun-cni) giving containers a userspace WireGuard\n"
 		"interface served by altuntun-cli. See altuntun-cni(8), docs/cni.md.\n",
 		PROG, PROG);
 }

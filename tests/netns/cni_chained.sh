@@ -98,7 +98,7 @@ EOF
 # ours ADDRESS [EXTRA JSON]: our plugin's entry of the list.
 ours() {
 	cat >"$AT_TMP/ours.json" <<EOF
-{"cniVersion": "1.0.0", "name": "$NET", "type": "altuntun",
+{"cniVersion": "1.0.0", "name": "$NET", "type": "altuntun-cni",
  "privateKey": "$KEY_A", "mtu": 1380, "addresses": ["$1"],
  "routes": ["10.211.0.0/24"]${2:+, $2},
  "peers": [{"publicKey": "$PUB_P", "endpoint": "$OUT_P:$PORT_P",

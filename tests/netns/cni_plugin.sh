@@ -67,7 +67,7 @@ make_conf() {
 {
   "cniVersion": "$ver",
   "name": "$NET",
-  "type": "altuntun",
+  "type": "altuntun-cni",
   "privateKey": "$key",
   "mtu": 1400,
   "addresses": ["$address"],
@@ -227,7 +227,7 @@ sc_gc() {
 	p1=$(state_pid cid-keep wg0)
 	p2=$(state_pid cid-drop wg0)
 	cat >"$AT_TMP/gc.json" <<EOF
-{"cniVersion": "1.1.0", "name": "$NET", "type": "altuntun",
+{"cniVersion": "1.1.0", "name": "$NET", "type": "altuntun-cni",
  "cni.dev/valid-attachments": [{"containerID": "$AT_PREFIX-cid-keep", "ifname": "wg0"}]}
 EOF
 	cni GC "" "" "" "$AT_TMP/gc.json"
