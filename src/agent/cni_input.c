@@ -134,8 +134,8 @@ int cni_parse_add(struct config *cfg, const char *text, size_t len, const char *
 }
 
 static const char *const cni_only_keys[] = {
-	"cniVersion", "name", "type", "prevResult", "ipam", "dns", "args", "runtimeConfig",
-	"capabilities", NULL,
+	"cniVersion", "name", "type", "ifname", "prevResult", "ipam", "dns", "args",
+	"runtimeConfig", "capabilities", NULL,
 };
 
 /* obj[key], a relative file name, made absolute from dir. */

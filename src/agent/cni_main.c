@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * altuntun-cni: a CNI plugin (type "altuntun") giving a container a
- * userspace WireGuard interface served by an altuntun-cli agent; see
- * docs/cni.md and altuntun-cni(8).
+ * altuntun-cni: a CNI plugin (type "altuntun-cni", its file name) giving a
+ * container a userspace WireGuard interface served by an altuntun-cli agent;
+ * see docs/cni.md and altuntun-cni(8).
  *
  * State of one attachment: STATE_DIR/<network name>/<containerid>-<ifname>/
  * holding config.json (the agent's configuration, 0600), state.json (what
- * DEL/CHECK/GC need: container id, ifname, netns, UAPI name, pid, MTU) and
- * pid.
+ * DEL/CHECK/GC need: container id, ifname, device, netns, UAPI name, pid,
+ * MTU) and pid. The attachment is CNI_IFNAME's; the interface made in the
+ * container ("device") is the config's "ifname" when given: in a conflist
+ * every plugin gets the same CNI_IFNAME, which the first plugin creates.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -70,7 +72,7 @@ static void usage(FILE *f)
 		"       CNI_NETNS=.. CNI_IFNAME=.. CNI_PATH=.. %s < netconf.json\n"
 		"       %s --version | --help\n"
 		"\n"
-		"A CNI plugin (type altuntun) giving containers a userspace WireGuard\n"
+		"A CNI plugin (type altuntun-cni) giving containers a userspace WireGuard\n"
 		"interface served by altuntun-cli. See altuntun-cni(8), docs/cni.md.\n",
 		PROG, PROG);
 }
@@ -584,7 +586,7 @@ static int fn_check_iface(void *argp, int wfd)
 
 struct attach {
 	char dir[PATH_MAX];
-	char cid[256], ifname[IFNAMSIZ], uapi[IFNAMSIZ], netns[PATH_MAX];
+	char cid[256], ifname[IFNAMSIZ], device[IFNAMSIZ], uapi[IFNAMSIZ], netns[PATH_MAX];
 	pid_t pid;
 	unsigned mtu;
 	json_t *addresses;
@@ -603,6 +605,8 @@ static int load_attach(const char *dir, struct attach *a)
 		return -ENOENT;
 	snprintf(a->cid, sizeof(a->cid), "%s", json_string_value(json_object_get(j, "containerID")) ?: "");
 	snprintf(a->ifname, sizeof(a->ifname), "%s", json_string_value(json_object_get(j, "ifname")) ?: "");
+	snprintf(a->device, sizeof(a->device), "%s",
+		 json_string_value(json_object_get(j, "device")) ?: a->ifname);
 	snprintf(a->uapi, sizeof(a->uapi), "%s", json_string_value(json_object_get(j, "uapiName")) ?: "");
 	snprintf(a->netns, sizeof(a->netns), "%s", json_string_value(json_object_get(j, "netns")) ?: "");
 	a->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
@@ -649,6 +653,23 @@ static int lock_state(void)
 		if (errno != EINTR)
 			return -errno;
 	return 0; /* fd stays open: the lock goes with the process */
+}
+
+/*
+ * Removes STATE/<name> when no attachment is left in it, so a DEL (or a
+ * failed ADD, or GC) of a network's last attachment leaves nothing. Runs
+ * under the state lock; rmdir fails, as meant, while the directory is in use.
+ */
+static void remove_net_dir_if_empty(json_t *in)
+{
+	const char *name = json_string_value(json_object_get(in, "name"));
+	char dir[PATH_MAX];
+
+	if (!name || !cni_safe_component(name) ||
+	    path_join(dir, sizeof(dir), state_root(), name) < 0)
+		return;
+	if (rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+		fprintf(stderr, "%s: cannot remove %s: %s\n", PROG, dir, strerror(errno));
 }
 
 /* ---- commands ------------------------------------------------------------------ */
@@ -725,6 +746,7 @@ static int cmd_add(const char *text, size_t len)
 	struct cni_error err;
 	char agent[PATH_MAX], msg[2048], uapi[IFNAMSIZ], p[PATH_MAX], pidbuf[32];
 	json_t *agentcfg = NULL, *st = NULL, *res = NULL, *addrs;
+	const char *dev;
 	char *s = NULL;
 	unsigned mtu;
 	int rc, ex;
@@ -742,15 +764,22 @@ static int cmd_add(const char *text, size_t len)
 		return cni_fail(CNI_ERR_NOT_AVAILABLE, "altuntun-cli not found",
 				"looked next to altuntun-cni and in CNI_PATH");
 	}
-	ex = in_netns(e.netns, fn_link_exists, (void *)e.ifname, msg, sizeof(msg));
+	dev = cfg.cni.ifname ? cfg.cni.ifname : e.ifname;
+	ex = in_netns(e.netns, fn_link_exists, (void *)dev, msg, sizeof(msg));
 	if (ex < 0) {
 		config_free(&cfg);
 		return cni_fail(CNI_ERR_BAD_ENV, "cannot use CNI_NETNS", "%s", msg);
 	}
 	if (ex == 1) {
+		int chained = cfg.cni.prev_result && !cfg.cni.ifname;
+
+		ex = cni_fail(CNI_ERR_EXISTS, "interface exists",
+			      "an interface named %s already exists in %s%s", dev, e.netns,
+			      chained ? " (chained after another plugin, which made it: give this "
+					"plugin an \"ifname\" of its own)"
+				      : "");
 		config_free(&cfg);
-		return cni_fail(CNI_ERR_EXISTS, "interface exists",
-				"an interface named %s already exists in %s", e.ifname, e.netns);
+		return ex;
 	}
 	uapi_name_for(e.cid, e.ifname, uapi);
 	attach_dir(a.dir, sizeof(a.dir), cfg.cni.name, e.cid, e.ifname);
@@ -800,7 +829,7 @@ static int cmd_add(const char *text, size_t len)
 	{
 		char *argv[] = { (char *)AGENT_NAME, (char *)"--config", p, (char *)"--netns",
 				 (char *)e.netns, (char *)"--uapi-name", uapi,
-				 (char *)e.ifname, NULL };
+				 (char *)dev, NULL };
 
 		ex = run_agent(agent, argv, msg, sizeof(msg));
 	}
@@ -820,6 +849,7 @@ static int cmd_add(const char *text, size_t len)
 	st = json_object();
 	json_object_set_new(st, "containerID", json_string(e.cid));
 	json_object_set_new(st, "ifname", json_string(e.ifname));
+	json_object_set_new(st, "device", json_string(dev));
 	json_object_set_new(st, "netns", json_string(e.netns));
 	json_object_set_new(st, "network", json_string(cfg.cni.name));
 	json_object_set_new(st, "uapiName", json_string(uapi));
@@ -850,7 +880,7 @@ static int cmd_add(const char *text, size_t len)
 		return cni_fail(CNI_ERR_IO, "cannot write the state", "%s: %s", p, strerror(-rc));
 	}
 
-	res = cni_result_build(&cfg, e.ifname, e.netns, mtu);
+	res = cni_result_build(&cfg, dev, e.netns, mtu);
 	s = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(res);
 	config_free(&cfg);
@@ -935,14 +965,14 @@ static int cmd_check(json_t *in)
 		json_t *w;
 		int have = 0;
 
-		if (!n || strcmp(n, e.ifname) || !ad)
+		if (!n || strcmp(n, a.device) || !ad)
 			continue;
 		json_array_foreach(want, k, w)
 			have |= !strcmp(json_string_value(w), ad);
 		if (!have)
 			json_array_append_new(want, json_string(ad));
 	}
-	ca.ifname = e.ifname;
+	ca.ifname = a.device;
 	ca.mtu = a.mtu;
 	ca.want = want;
 	ex = in_netns(e.netns, fn_check_iface, &ca, msg, sizeof(msg));
@@ -1087,6 +1117,8 @@ int main(int argc, char **argv)
 		rc = cmd_gc(in);
 	else
 		rc = cni_fail(CNI_ERR_BAD_ENV, "unknown CNI_COMMAND", "%s", cmd);
+	if (strcmp(cmd, "STATUS"))
+		remove_net_dir_if_empty(in);
 out:
 	explicit_bzero(text, len);
 	free(text);

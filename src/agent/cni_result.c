@@ -92,6 +92,10 @@ json_t *cni_result_build(const struct config *cfg, const char *ifname, const cha
 
 	itf = json_object();
 	json_object_set_new(itf, "name", json_string(ifname));
+	/* A TUN has no hardware address, and the spec makes "mac" optional, but
+	 * podman 4.3 (containers/common 0.50, CNIResultToStatus) refuses a
+	 * sandbox interface whose mac does not parse: report the null one. */
+	json_object_set_new(itf, "mac", json_string(CNI_NO_MAC));
 	json_object_set_new(itf, "sandbox", json_string(sandbox));
 	if (is_11(ver))
 		json_object_set_new(itf, "mtu", json_integer(mtu));

@@ -28,6 +28,9 @@ enum {
 	CNI_ERR_INTERNAL = 104,
 };
 
+/* The "mac" reported for our interface: a TUN has none. */
+#define CNI_NO_MAC "00:00:00:00:00:00"
+
 /* "addr/len" of a prefix into buf (at least 64 bytes). */
 void cni_prefix_str(const struct config_prefix *p, char *buf, size_t len);
 

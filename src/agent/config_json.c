@@ -981,9 +981,34 @@ static int cni_object(struct ctx *c, const json_t *v, json_t **out)
 }
 
 static const char *const cni_keys[] = {
-	"cniVersion", "name", "type", "prevResult", "ipam", "dns", "args", "runtimeConfig",
-	"capabilities", NULL,
+	"cniVersion", "name", "type", "ifname", "prevResult", "ipam", "dns", "args",
+	"runtimeConfig", "capabilities", NULL,
 };
+
+/* A Linux interface name: 1 to 15 bytes, printable, none of '/', ':' or
+ * whitespace, not "." or "..". */
+static int cni_ifname(struct ctx *c, const json_t *v, char **out)
+{
+	const char *s;
+	int r = want_string(c, v, &s);
+	size_t n;
+
+	if (r)
+		return r;
+	n = strlen(s);
+	if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, "..") ||
+	    strpbrk(s, "/: \t\n\v\f\r%"))
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] == 0x7f)
+			goto bad;
+	}
+	*out = strdup(s);
+	return *out ? 0 : oom(c);
+bad:
+	return fail(c, false, "not a valid interface name: 1 to 15 characters, none of '/', "
+		    "':', '%%' or white space");
+}
 
 static const char *const top_keys[] = {
 	"privateKey", "privateKeyFile", "listenPort", "fwmark", "mtu", "addresses", "routes",
@@ -1003,6 +1028,8 @@ static int parse_cni_member(struct ctx *c, const char *key, const json_t *v)
 		return cni_string(c, v, &cni->name);
 	if (!strcmp(key, "type"))
 		return cni_string(c, v, &cni->type);
+	if (!strcmp(key, "ifname"))
+		return cni_ifname(c, v, &cni->ifname);
 	if (!strcmp(key, "prevResult"))
 		return cni_object(c, v, &cni->prev_result);
 	if (!strcmp(key, "ipam"))
@@ -1329,6 +1356,7 @@ void config_free(struct config *cfg)
 	free(cni->cni_version);
 	free(cni->name);
 	free(cni->type);
+	free(cni->ifname);
 	json_decref(cni->prev_result);
 	json_decref(cni->ipam);
 	json_decref(cni->dns);

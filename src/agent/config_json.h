@@ -81,6 +81,7 @@ struct config_cni {
 	char *cni_version; /* NULL when absent */
 	char *name;
 	char *type;
+	char *ifname; /* "ifname": the interface to create instead of CNI_IFNAME */
 	json_t *prev_result; /* references (json_decref'd by config_free), or NULL */
 	json_t *ipam;
 	json_t *dns;

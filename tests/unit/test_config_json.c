@@ -540,6 +540,28 @@ TEST(config_cni_keys)
 	EXPECT_CNI_ERROR("{\"prevResult\": []}",
 			 "c.json:1:16: prevResult: expected an object, got an array");
 	EXPECT_CNI_ERROR("{\"type\": \"x\", \"plugins\": []}", "c.json:1:15: plugins: unknown key");
+
+	/* "ifname": the interface to make when CNI_IFNAME is another plugin's. */
+	parse_ok(&cfg, "{\"type\": \"altuntun\", \"ifname\": \"wg-7.x_y\"}", CONFIG_MODE_CNI,
+		 __LINE__);
+	CHECK(!strcmp(cfg.cni.ifname, "wg-7.x_y"));
+	config_free(&cfg);
+	EXPECT_ERROR("{\"ifname\": \"wg0\"}",
+		     "c.json:1:2: ifname: a key of CNI network configurations, accepted only by "
+		     "altuntun-cni");
+	EXPECT_CNI_ERROR("{\"ifname\": \"0123456789abcdef\"}",
+			 "c.json:1:12: ifname: not a valid interface name: 1 to 15 characters, "
+			 "none of '/', ':', '%' or white space");
+	EXPECT_CNI_ERROR("{\"ifname\": \"a/b\"}",
+			 "c.json:1:12: ifname: not a valid interface name: 1 to 15 characters, "
+			 "none of '/', ':', '%' or white space");
+	EXPECT_CNI_ERROR("{\"ifname\": \"..\"}",
+			 "c.json:1:12: ifname: not a valid interface name: 1 to 15 characters, "
+			 "none of '/', ':', '%' or white space");
+	EXPECT_CNI_ERROR("{\"ifname\": \"\"}",
+			 "c.json:1:12: ifname: not a valid interface name: 1 to 15 characters, "
+			 "none of '/', ':', '%' or white space");
+	EXPECT_CNI_ERROR("{\"ifname\": 3}", "c.json:1:12: ifname: expected a string, got an integer");
 }
 
 /* ---- key files and permissions ---- */
