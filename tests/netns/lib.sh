@@ -78,6 +78,13 @@ if_name() {
 
 AT_TEST_NAME=${AT_TEST_NAME:-$(basename "$0" .sh)}
 AT_TMP=$(mktemp -d "/tmp/$AT_PREFIX.XXXXXX")
+# Debian's python3 first: a version manager's shim ahead of it in PATH (pyenv
+# here) takes about a second to start, which races the tests' waits.
+if [[ -x /usr/bin/python3 ]]; then
+	mkdir -p "$AT_TMP/bin"
+	ln -sf /usr/bin/python3 "$AT_TMP/bin/python3"
+	PATH=$AT_TMP/bin:$PATH
+fi
 AT_PIDS=()    # processes started by the test
 AT_NS=()      # namespaces created by the test
 AT_SOCKS=()   # UAPI socket names (without .sock) of daemons started

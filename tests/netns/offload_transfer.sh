@@ -133,7 +133,7 @@ check_transfer() {
 	local label=$1 sns=$2 rns=$3 raddr=$4 port=$5 sent got start ms
 	bg_in "$rns" "sink-$port" timeout 120 python3 "$AT_LIB_DIR/tools/tcp_sink.py" "$raddr" "$port"
 	local sink=$AT_LAST_PID
-	wait_for 5 tcp_listening "$rns" "$port" || { soft_fail "$label: sink did not start"; return; }
+	wait_for 20 tcp_listening "$rns" "$port" || { soft_fail "$label: sink did not start"; return; }
 	start=$(date +%s%N)
 	sent=$(ns_exec "$sns" timeout 100 python3 "$AT_LIB_DIR/tools/tcp_send.py" "$raddr" "$port" "$AT_TMP/blob" 2>&1) || true
 	ms=$((($(date +%s%N) - start) / 1000000))
@@ -151,7 +151,8 @@ check_udp_gso() {
 	local label=$1 sns=$2 rns=$3 raddr=$4 sent good bad sends=300 segs=8 size=1200
 	bg_in "$rns" udp-sink timeout 60 python3 "$AT_TMP/udp_gso.py" recv "$raddr" 5300 1.5
 	local sink=$AT_LAST_PID
-	sleep 0.3
+	wait_for 20 bash -c "ip netns exec '$rns' ss -Huln 'sport = :5300' | grep -q ." ||
+		{ soft_fail "$label: UDP sink did not start"; return; }
 	sent=$(ns_exec "$sns" timeout 30 python3 "$AT_TMP/udp_gso.py" send "$raddr" 5300 $sends $segs $size 2>&1) || true
 	wait "$sink" 2>/dev/null || true
 	read -r good bad <"$AT_TMP/udp-sink.log" || true
