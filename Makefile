@@ -38,8 +38,9 @@ BINS := $(B)/altuntun-cli $(B)/altuntun-cni
 LIBS := $(B)/libaltuntun.a $(B)/libaltuntun.so
 # Test and benchmark tools (not installed): hsgen floods handshakes
 # (tests/netns/handshake_flood.sh, bench/run-all); udp_garbage sends random
-# datagrams at a listen port (tests/netns/udp_garbage.sh).
-TOOLS := $(B)/bench/hsgen $(B)/tests/netns/tools/udp_garbage
+# datagrams at a listen port (tests/netns/udp_garbage.sh); alloc_count.so is
+# preloaded into daemons to count their allocations (alloc_steady.sh).
+TOOLS := $(B)/bench/hsgen $(B)/tests/netns/tools/udp_garbage $(B)/alloc_count.so
 
 .PHONY: all deps check unit unit-asan unit-ubsan netns-tests fuzz fuzz-short demo bench install clean
 
@@ -70,6 +71,10 @@ $(B)/bench/hsgen: $(B)/bench/hsgen.o $(B)/libaltuntun.a
 $(B)/tests/netns/tools/%: tests/netns/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(B)/alloc_count.so: tests/netns/tools/alloc_count.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) -fPIC -shared -o $@ $< $(LINK_NOW) $(LDFLAGS)
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libagent.a $(B)/libaltuntun.a
 	$(CC) -o $@ $^ $(PKG_LIBS) $(LINK_NOW) $(LDFLAGS)
