@@ -64,9 +64,12 @@ veth_pair "$NS_A" "$(if_name va)" "$NS_B" "$(if_name vb)"
 addr "$NS_A" "$(if_name va)" "$OUT_A/24"
 addr "$NS_B" "$(if_name vb)" "$OUT_B/24"
 REAL_CLI=$ALTUNTUN_CLI
-ALTUNTUN_CLI=$(counted_cli a) start_altuntun "$NS_A" "$IF_A"
+# ALLOC_DAEMON_ARGS: more options for both daemons (e.g. "--threads 2",
+# "--no-offload"), for measuring other data paths by hand.
+read -r -a EXTRA <<<"${ALLOC_DAEMON_ARGS:-}"
+ALTUNTUN_CLI=$(counted_cli a) start_altuntun "$NS_A" "$IF_A" "${EXTRA[@]}"
 MON_A=$AT_LAST_PID
-ALTUNTUN_CLI=$(counted_cli b) start_altuntun "$NS_B" "$IF_B"
+ALTUNTUN_CLI=$(counted_cli b) start_altuntun "$NS_B" "$IF_B" "${EXTRA[@]}"
 MON_B=$AT_LAST_PID
 ALTUNTUN_CLI=$REAL_CLI
 ka=$(genkey) kb=$(genkey)
