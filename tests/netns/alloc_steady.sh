@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck disable=SC2317  # functions are called through phase()
 #
 # No heap allocation per packet in the steady state (docs/performance.md,
 # "Memory"): both ends are altuntun-cli with build/alloc_count.so preloaded
