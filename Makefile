@@ -16,6 +16,10 @@ endif
 CSTD := -std=c17 -D_GNU_SOURCE
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 OPT ?= -O2 -g
+# Every symbol bound at start (full RELRO): hardening, and no lazy binding
+# touching ld.so and the symbol tables of every library later, after the
+# daemon gave back its start-up pages (docs/performance.md, "Memory").
+LINK_NOW := -Wl,-z,relro -Wl,-z,now
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lb2 -lpthread
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -Iinclude -Isrc/proto -Isrc/agent -Isrc/netns $(AEAD_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
@@ -34,8 +38,9 @@ BINS := $(B)/altuntun-cli $(B)/altuntun-cni
 LIBS := $(B)/libaltuntun.a $(B)/libaltuntun.so
 # Test and benchmark tools (not installed): hsgen floods handshakes
 # (tests/netns/handshake_flood.sh, bench/run-all); udp_garbage sends random
-# datagrams at a listen port (tests/netns/udp_garbage.sh).
-TOOLS := $(B)/bench/hsgen $(B)/tests/netns/tools/udp_garbage
+# datagrams at a listen port (tests/netns/udp_garbage.sh); alloc_count.so is
+# preloaded into daemons to count their allocations (alloc_steady.sh).
+TOOLS := $(B)/bench/hsgen $(B)/tests/netns/tools/udp_garbage $(B)/alloc_count.so
 
 .PHONY: all deps check unit unit-asan unit-ubsan netns-tests fuzz fuzz-short demo bench install clean
 
@@ -49,16 +54,16 @@ $(B)/libaltuntun.a: $(PROTO_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/libaltuntun.so: $(PROTO_OBJ)
-	$(CC) -shared -Wl,-soname,libaltuntun.so.0 -o $@ $^ $(PROTO_LIBS) $(LDFLAGS)
+	$(CC) -shared -Wl,-soname,libaltuntun.so.0 -o $@ $^ $(PROTO_LIBS) $(LINK_NOW) $(LDFLAGS)
 
 $(B)/libagent.a: $(AGENT_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/altuntun-cli: $(B)/src/agent/cli_main.o $(B)/libagent.a $(B)/libaltuntun.a
-	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) -o $@ $^ $(PKG_LIBS) $(LINK_NOW) $(LDFLAGS)
 
 $(B)/altuntun-cni: $(B)/src/agent/cni_main.o $(B)/libagent.a $(B)/libaltuntun.a
-	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) -o $@ $^ $(PKG_LIBS) $(LINK_NOW) $(LDFLAGS)
 
 $(B)/bench/hsgen: $(B)/bench/hsgen.o $(B)/libaltuntun.a
 	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
@@ -67,8 +72,12 @@ $(B)/tests/netns/tools/%: tests/netns/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+$(B)/alloc_count.so: tests/netns/tools/alloc_count.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) -fPIC -shared -o $@ $< $(LINK_NOW) $(LDFLAGS)
+
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libagent.a $(B)/libaltuntun.a
-	$(CC) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) -o $@ $^ $(PKG_LIBS) $(LINK_NOW) $(LDFLAGS)
 
 deps:
 	@scripts/install-deps

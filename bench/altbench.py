@@ -324,6 +324,36 @@ def vm_kib(pid, key="VmRSS"):
     return total
 
 
+def rollup_kib(pid, key="Pss"):
+    """A field of /proc/PID/smaps_rollup summed over pid and its descendants."""
+    total = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def rss_each_kib(pid):
+    """VmRSS of pid and of each descendant, in process-tree order."""
+    return [vm_kib_one(p) for p in proc_tree(pid)]
+
+
+def vm_kib_one(pid, key="VmRSS"):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class Other:
     """CPU used meanwhile by processes that are not the benchmark's: every
     process outside our namespaces except this script and kernel threads.
@@ -1019,11 +1049,17 @@ def part_memory(ctx):
     start_iperf_server(ctx, ns_b)
     res = {}
     time.sleep(1)
+
+    def sample(t):
+        return {"rss_a": vm_kib(t.pid_a), "rss_b": vm_kib(t.pid_b),
+                "pss_a": rollup_kib(t.pid_a), "pss_b": rollup_kib(t.pid_b),
+                "anon_a": rollup_kib(t.pid_a, "Anonymous"), "anon_b": rollup_kib(t.pid_b, "Anonymous"),
+                "each_a": rss_each_kib(t.pid_a), "each_b": rss_each_kib(t.pid_b)}
     for impl in IMPL_ORDER:
         if impl not in tunnels:
             continue
         t = tunnels[impl]
-        idle_a, idle_b = vm_kib(t.pid_a), vm_kib(t.pid_b)
+        idle = sample(t)
         oth = Other(ctx)
         try:
             d = iperf(ns_a, t.ip_b, MEM_BURST)
@@ -1032,48 +1068,68 @@ def part_memory(ctx):
             log(f"memory {impl}: {e}")
             mb = None
         time.sleep(0.5)
-        rec = {"idle_a": idle_a, "idle_b": idle_b, "after_a": vm_kib(t.pid_a),
-               "after_b": vm_kib(t.pid_b), "hwm_a": vm_kib(t.pid_a, "VmHWM"),
+        after = sample(t)
+        rec = {"idle": idle, "after": after, "hwm_a": vm_kib(t.pid_a, "VmHWM"),
                "hwm_b": vm_kib(t.pid_b, "VmHWM"), "mbps": mb,
                "threads_a": _threads(t.pid_a), "other": oth.cores()}
         res[impl] = rec
-        out(f"RUN memory impl={impl} idle_rss_kib_sender={idle_a} idle_rss_kib_receiver={idle_b} "
-            f"after_rss_kib_sender={rec['after_a']} after_rss_kib_receiver={rec['after_b']} "
+
+        def each(v):
+            return "+".join(str(x) for x in v)
+        out(f"RUN memory impl={impl} idle_rss_kib_sender={idle['rss_a']} idle_rss_kib_receiver={idle['rss_b']} "
+            f"after_rss_kib_sender={after['rss_a']} after_rss_kib_receiver={after['rss_b']} "
+            f"idle_pss_kib_sender={idle['pss_a']} idle_pss_kib_receiver={idle['pss_b']} "
+            f"after_pss_kib_sender={after['pss_a']} after_pss_kib_receiver={after['pss_b']} "
+            f"after_anon_kib_sender={after['anon_a']} after_anon_kib_receiver={after['anon_b']} "
+            f"after_rss_kib_each_sender={each(after['each_a'])} after_rss_kib_each_receiver={each(after['each_b'])} "
             f"hwm_kib_sender={rec['hwm_a']} hwm_kib_receiver={rec['hwm_b']} "
             f"burst_mbit_s={fmt(mb, 0)} threads={rec['threads_a']} other_cores={rec['other']:.2f}")
     ctx.release()
 
     out()
     out(f"## Memory of one tunnel (VmRSS summed over the daemon's processes; sender = iperf3 "
-        f"client side; after = after a {MEM_BURST} s full-speed iperf3 TCP burst)")
+        f"client side; after = 0.5 s after a {MEM_BURST} s full-speed iperf3 TCP burst)")
     out()
     headers = ["impl", "idle sender MiB", "idle receiver MiB", "ratio (idle)",
-               "after sender MiB", "after receiver MiB", "ratio (after)", "peak (HWM) MiB",
-               "burst Mbit/s", "threads"]
+               "after sender MiB", "after receiver MiB", "ratio (after)", "after, per process MiB",
+               "PSS idle / after MiB", "anon after MiB", "peak (HWM) MiB", "burst Mbit/s", "threads"]
     rows = []
     ref = res.get(REF)
 
-    def both(r, a, b):
-        return (r[a] + r[b]) / 2 if r else None
+    def both(r, when, key):
+        return (r[when][key + "_a"] + r[when][key + "_b"]) / 2 if r else None
+
+    def mib(v):
+        return fmt(v / 1024, 1)
     for impl in IMPL_ORDER:
         r = res.get(impl)
         if not r:
-            rows.append([impl] + ["failed"] * 9)
+            rows.append([impl] + ["failed"] * (len(headers) - 1))
             continue
-        rows.append([impl, fmt(r["idle_a"] / 1024, 1), fmt(r["idle_b"] / 1024, 1),
-                     fmt(ratio(both(r, "idle_a", "idle_b"), both(ref, "idle_a", "idle_b")), 2),
-                     fmt(r["after_a"] / 1024, 1), fmt(r["after_b"] / 1024, 1),
-                     fmt(ratio(both(r, "after_a", "after_b"), both(ref, "after_a", "after_b")), 2),
-                     fmt(max(r["hwm_a"], r["hwm_b"]) / 1024, 1), fmt(r["mbps"], 0),
-                     r["threads_a"]])
+        a = r["after"]
+        rows.append([impl, mib(r["idle"]["rss_a"]), mib(r["idle"]["rss_b"]),
+                     fmt(ratio(both(r, "idle", "rss"), both(ref, "idle", "rss")), 2),
+                     mib(a["rss_a"]), mib(a["rss_b"]),
+                     fmt(ratio(both(r, "after", "rss"), both(ref, "after", "rss")), 2),
+                     " / ".join("+".join(mib(x) for x in a[k]) for k in ("each_a", "each_b")),
+                     f"{mib(both(r, 'idle', 'pss'))} / {mib(both(r, 'after', 'pss'))}",
+                     mib(both(r, "after", "anon")),
+                     mib(max(r["hwm_a"], r["hwm_b"])), fmt(r["mbps"], 0), r["threads_a"]])
     table(headers, rows)
-    out("(ratios use the mean of the two ends)")
+    out("(ratios use the mean of the two ends; per process: sender / receiver, the first process "
+        "first (altuntun: monitor + protocol process); PSS and anon (Anonymous of smaps_rollup) "
+        "are means of the two ends; peak (HWM): the largest VmHWM sum, start-up included)")
     out()
     for impl in IMPL_ORDER:
         r = res.get(impl)
-        for key, metric in (("idle", "idle_rss_mib"), ("after", "after_burst_rss_mib")):
-            v = both(r, key + "_a", key + "_b")
-            refv = both(ref, key + "_a", key + "_b")
+        for when, metric in (("idle", "idle_rss_mib"), ("after", "after_burst_rss_mib")):
+            v = both(r, when, "rss")
+            refv = both(ref, when, "rss")
+            result("memory", metric, impl, v / 1024 if v is not None else None, "MiB",
+                   refv / 1024 if refv is not None else None, "lower")
+        for when, metric in (("idle", "idle_pss_mib"), ("after", "after_burst_pss_mib")):
+            v = both(r, when, "pss")
+            refv = both(ref, when, "pss")
             result("memory", metric, impl, v / 1024 if v is not None else None, "MiB",
                    refv / 1024 if refv is not None else None, "lower")
 

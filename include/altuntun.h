@@ -373,8 +373,17 @@ void altuntun_key_to_hex(char out[65], const uint8_t key[ALTUNTUN_KEY_LEN]);
 int altuntun_key_from_hex(uint8_t key[ALTUNTUN_KEY_LEN], const char *in);
 bool altuntun_key_is_zero(const uint8_t key[ALTUNTUN_KEY_LEN]);
 
-/* Must be called once before anything else (initialises libsodium). */
+/* Must be called once before anything else (initialises libsodium, and
+ * OpenSSL's ChaCha20-Poly1305 for data messages in the default build). */
 int altuntun_init(void);
+/*
+ * altuntun_init() without the data-path AEAD's set-up, for a process that
+ * configures devices but moves no traffic (altuntun-cli's privileged
+ * parent, which forks the process that does and calls altuntun_init()
+ * there): saves OpenSSL's initialisation. Data messages such a process
+ * encrypts anyway go through libsodium. altuntun_init() may follow.
+ */
+int altuntun_init_control(void);
 
 #ifdef __cplusplus
 }

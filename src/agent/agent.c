@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "link.h"
 #include "log.h"
+#include "mem_release.h"
 #include "monitor.h"
 #include "netns.h"
 #include "nsid.h"
@@ -605,7 +606,10 @@ static int agent_start(struct agent *a)
 	char path[UAPI_SOCKET_PATH_MAX];
 	int r;
 
-	r = altuntun_init();
+	/* The bootstrap of a separated daemon (privsep.h) moves no traffic:
+	 * the protocol process sets up the data path's AEAD for itself. */
+	r = o->privsep_child || o->disable_drop_privileges ? altuntun_init()
+							    : altuntun_init_control();
 	if (r < 0) {
 		log_error("cannot initialise the protocol library: %s", altuntun_strerror(r));
 		return -EIO;
@@ -792,6 +796,18 @@ static void agent_cleanup(struct agent *a)
 	ev_loop_close(&a->loop);
 }
 
+void release_startup_memory(int smaps_fd)
+{
+	struct mem_release_stats st;
+	int r = smaps_fd >= 0 ? mem_release(smaps_fd, &st) : mem_release_startup(&st);
+
+	if (r < 0)
+		log_warn("cannot release start-up memory: %s", strerror(-r));
+	else
+		log_debug("released %zu of %zu KiB resident (clean pages of %zu file mappings), "
+			  "and the free heap", st.file_kib, st.rss_kib, st.mappings);
+}
+
 int agent_run(const struct agent_options *opt, int notify_fd)
 {
 	struct agent *a = calloc(1, sizeof(*a));
@@ -832,6 +848,11 @@ int agent_run(const struct agent_options *opt, int notify_fd)
 		free(a);
 		return monitor_run(mon, r, notify_fd);
 	}
+	/* One process (--disable-drop-privileges): what start-up touched;
+	 * only while no other thread runs (mem_release.h). The protocol
+	 * process does it in privsep_child_enter(). */
+	if (!opt->privsep_child && opt->threads <= 1)
+		release_startup_memory(-1);
 	if (notify_fd >= 0) {
 		daemon_notify_ready(notify_fd);
 		r = daemon_detach_stdio();

@@ -74,6 +74,9 @@ struct agent {
  * ready, stdio is detached. Returns the process exit status.
  */
 int agent_run(const struct agent_options *opt, int notify_fd);
+/* mem_release() of smaps_fd (from mem_release_open), or -1 to open it now;
+ * logged. Once set-up is done, with no other thread changing mappings. */
+void release_startup_memory(int smaps_fd);
 /* Ends the loop after the current batch. */
 void agent_stop(struct agent *a, int exit_code, const char *why);
 

@@ -95,6 +95,7 @@ struct datapath {
 	bool udp_gso;      /* UDP_SEGMENT works */
 	unsigned features; /* TUN_F_* granted */
 	bool loop_warned;  /* a routing loop was reported (loop_guard.h) */
+	bool used;         /* a packet went through: the buffers held plaintext */
 
 	/* TUN -> UDP */
 	uint8_t *arena;
@@ -338,12 +339,17 @@ void datapath_free(struct agent *a)
 	if (!d)
 		return;
 	worker_stop(d);
-	/* Plaintext went through these. */
-	explicit_bzero(d->arena, DP_ARENA);
-	explicit_bzero(d->rxmem, (size_t)DP_RX_MSGS * DP_RX_BUF);
+	/* Plaintext went through these (if anything did: the bootstrap of a
+	 * separated daemon never moves a packet, and wiping would only
+	 * touch 1.5 MiB it never used). */
+	if (d->used) {
+		explicit_bzero(d->arena, DP_ARENA);
+		explicit_bzero(d->rxmem, (size_t)DP_RX_MSGS * DP_RX_BUF);
+	}
 	free(d->arena);
 	free(d->rxmem);
-	explicit_bzero(d, sizeof(*d));
+	if (d->used)
+		explicit_bzero(d, sizeof(*d));
 	free(d);
 	a->dp = NULL;
 }
@@ -582,6 +588,7 @@ void datapath_tun_readable(struct agent *a)
 	struct datapath *d = a->dp;
 	int fd = a->tun_src.fd;
 
+	d->used = true;
 	for (int i = 0; i < DP_TUN_READS && !a->stop; i++) {
 		struct virtio_net_hdr h;
 		uint8_t *slot = NULL;
@@ -780,6 +787,7 @@ void datapath_udp_readable(struct agent *a, struct ev_source *src)
 {
 	struct datapath *d = a->dp;
 
+	d->used = true;
 	for (int call = 0; call < DP_UDP_CALLS && !a->stop && src->fd >= 0; call++) {
 		struct altuntun_now now;
 		ssize_t m = udp_recv_many(src->fd, d->rx, DP_RX_MSGS);

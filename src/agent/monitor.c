@@ -323,6 +323,9 @@ static int spawn(struct monitor *m)
 	m->child_ready = m->child_stopping = false;
 	m->failure[0] = '\0';
 	fflush(NULL);
+	/* What set-up (or the last child) touched and the loop does not
+	 * need; before the fork, so the child starts from the trimmed heap. */
+	release_startup_memory(-1);
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;

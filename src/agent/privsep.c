@@ -25,6 +25,7 @@
 #include "agent.h"
 #include "daemon.h"
 #include "log.h"
+#include "mem_release.h"
 #include "privsep.h"
 #include "seccomp_filter.h"
 #include "uapi_internal.h"
@@ -651,7 +652,7 @@ int privsep_child_enter(struct agent *a)
 	struct privsep_child *c = child_of(a);
 	const struct privsep_identity *id = c->args->id;
 	unsigned n_allowed = 0;
-	int r;
+	int r, smaps_fd;
 
 	c->a = a;
 	/* The socket's directory is root's: once unprivileged we could neither
@@ -699,10 +700,15 @@ int privsep_child_enter(struct agent *a)
 	r = datapath_start_worker(a);
 	if (r < 0)
 		return r;
+	/* Read once set-up is over, when the filter no longer lets us open it. */
+	smaps_fd = mem_release_open();
+	if (smaps_fd < 0)
+		log_warn("cannot open /proc/self/smaps: %s; start-up memory stays mapped",
+			 strerror(-smaps_fd));
 	r = seccomp_filter_apply(c->args->seccomp_log_only, &n_allowed);
 	if (r < 0) {
 		log_error("cannot load the seccomp filter: %s", strerror(-r));
-		return r;
+		goto fail;
 	}
 	if (c->args->seccomp_log_only)
 		log_warn("ALTUNTUN_SECCOMP=log: system calls outside the filter are only logged");
@@ -714,15 +720,21 @@ int privsep_child_enter(struct agent *a)
 	 * filtered. */
 	r = restore_config(c);
 	if (r < 0)
-		return r;
+		goto fail;
 	privsep_msg_init(c->msg, PS_READY);
 	r = request(c, NULL, NULL, 0);
 	if (r < 0) {
 		log_error("the monitor refused our start: %s", strerror(-r));
-		return r;
+		goto fail;
 	}
 	c->ready = true;
+	if (smaps_fd >= 0)
+		release_startup_memory(smaps_fd);
 	return 0;
+fail:
+	if (smaps_fd >= 0)
+		close(smaps_fd);
+	return r;
 }
 
 int privsep_bind_port(struct agent *a, uint16_t port, struct udp_bind *out)

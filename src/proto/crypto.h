@@ -69,8 +69,9 @@ bool aead_open_data(struct aead_state *st, uint8_t *dst, const uint8_t *src, siz
 void aead_state_free(struct aead_state *st);
 /* "openssl" or "libsodium": what aead_*_data use. */
 const char *aead_data_backend(void);
-/* Once, from altuntun_init(). 0 or -1. */
-int crypto_init(void);
+/* From altuntun_init() (data_aead: also the data-path AEAD's backend) or
+ * altuntun_init_control() (not). 0 or -1. */
+int crypto_init(bool data_aead);
 
 /* XChaCha20-Poly1305 with a 24-byte nonce, same conventions. */
 void xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,

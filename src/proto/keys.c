@@ -11,8 +11,13 @@
 
 int altuntun_init(void)
 {
-	/* Again is fine. */
-	return crypto_init();
+	/* Again is fine, also after altuntun_init_control(). */
+	return crypto_init(true);
+}
+
+int altuntun_init_control(void)
+{
+	return crypto_init(false);
 }
 
 void altuntun_generate_private_key(uint8_t key[ALTUNTUN_KEY_LEN])

@@ -795,3 +795,16 @@ TEST(keys_init_twice)
 	CHECK_EQ(altuntun_init(), 0);
 	CHECK_EQ(altuntun_init(), 0);
 }
+
+/* The control-only initialisation after the full one changes nothing: the
+ * data path keeps OpenSSL's AEAD (the default build). */
+TEST(keys_init_control_after_init)
+{
+	const char *before = aead_data_backend();
+
+	CHECK_EQ(altuntun_init_control(), 0);
+	CHECK(!strcmp(aead_data_backend(), before));
+#ifdef ALTUNTUN_AEAD_OPENSSL
+	CHECK(!strcmp(before, "openssl"));
+#endif
+}
