@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The topology of the Linux driver's selftest (tools/testing/selftests/
+# wireguard/netns.sh), shared by the parity_*.sh tests; source it after
+# lib.sh:
+#
+#   N1: IF1 192.168.241.1/24 fd00::1/24   <- altuntun-cli --netns N1, run in N0
+#   N0: lo 127.0.0.1 ::1, both UDP sockets (ports 10000 and 20000)
+#   N2: IF2 192.168.241.2/24 fd00::2/24   <- the peer, started in N0: our
+#       agent with --netns N2, or wireguard-go whose TUN is then moved to N2
+#       with `ip link set IF2 netns N2` (as wireguard-go's own port of the
+#       test does: its socket stays in N0)
+
+PORT1=10000 PORT2=20000
+IP1=192.168.241.1 IP2=192.168.241.2
+IP1_6=fd00::1 IP2_6=fd00::2
+
+# bp_pair KIND TAG [ARGS...]: the three namespaces, our agent for IF1 (extra
+# altuntun-cli ARGS), KIND (altuntun, debian, modern) for IF2, keys and a
+# preshared key on both, no endpoints yet. Sets N0 N1 N2 IF1 IF2 KEY1 KEY2
+# PUB1 PUB2 PSK PID1 PID2 LOG1 LOG2.
+bp_pair() {
+	local kind=$1 tag=$2
+	shift 2
+	N0=$(ns_name "0$tag") N1=$(ns_name "1$tag") N2=$(ns_name "2$tag")
+	IF1=$(if_name "1$tag") IF2=$(if_name "2$tag")
+	ns_new "$N0"
+	ns_new "$N1"
+	ns_new "$N2"
+	start_altuntun "$N0" "$IF1" --netns "$N1" "$@"
+	PID1=$AT_LAST_PID LOG1=$AT_TMP/altuntun-$IF1.log
+	bp_start_peer "$kind" "$N0" "$N2" "$IF2"
+	PID2=$AT_LAST_PID LOG2=$BP_LOG
+	KEY1=$(genkey) KEY2=$(genkey)
+	PUB1=$(pubkey "$KEY1") PUB2=$(pubkey "$KEY2")
+	PSK=$(keyfile "$(genpsk)")
+	wg set "$IF1" private-key "$(keyfile "$KEY1")" listen-port "$PORT1" \
+		peer "$PUB2" preshared-key "$PSK" allowed-ips "$IP2/32,$IP2_6/128" ||
+		fail "wg set $IF1 failed"
+	wg set "$IF2" private-key "$(keyfile "$KEY2")" listen-port "$PORT2" \
+		peer "$PUB1" preshared-key "$PSK" allowed-ips "$IP1/32,$IP1_6/128" ||
+		fail "wg set $IF2 ($kind) failed"
+	addr "$N1" "$IF1" "$IP1/24"
+	addr "$N1" "$IF1" "$IP1_6/24"
+	addr "$N2" "$IF2" "$IP2/24"
+	addr "$N2" "$IF2" "$IP2_6/24"
+}
+
+# bp_start_peer KIND HOME TARGET IF: KIND's interface IF in TARGET, its
+# socket in HOME. Sets AT_LAST_PID and BP_LOG.
+bp_start_peer() {
+	local kind=$1 home=$2 target=$3 ifc=$4
+	case $kind in
+	altuntun)
+		start_altuntun "$home" "$ifc" --netns "$target"
+		BP_LOG=$AT_TMP/altuntun-$ifc.log
+		;;
+	debian | modern)
+		start_wggo "$home" "$ifc" "$kind"
+		BP_LOG=$AT_TMP/wggo-$kind-$ifc.log
+		ip -n "$home" link set "$ifc" netns "$target" ||
+			fail "cannot move wireguard-go's $ifc to $target"
+		;;
+	*) fail "bp_start_peer: unknown kind '$kind'" ;;
+	esac
+}
+
+# bp_endpoints 4|6: both peers' endpoints on N0's loopback.
+bp_endpoints() {
+	local lo=127.0.0.1
+	[[ $1 == 6 ]] && lo='[::1]'
+	wg set "$IF1" peer "$PUB2" endpoint "$lo:$PORT2" || fail "endpoint on $IF1"
+	wg set "$IF2" peer "$PUB1" endpoint "$lo:$PORT1" || fail "endpoint on $IF2"
+}
+
+# flood NS DEST [COUNT [PING ARGS...]]: ping -f, bounded (COUNT, default
+# 10, each reply waited for at most 1 s); prints "R/S" and succeeds if all
+# were answered.
+flood() {
+	local ns=$1 dst=$2 n=${3:-10} out sent recv
+	shift $(($# < 3 ? $# : 3))
+	out=$(ip netns exec "$ns" timeout 20 ping -n -q -f -c "$n" -W 1 "$@" "$dst" 2>&1) || true
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
+	recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
+	echo "${recv:-0}/${sent:-0}"
+	[[ -n $sent && ${recv:-0} == "$sent" && $sent -gt 0 ]]
+}
+
+# flood_check LABEL NS DEST [COUNT [PING ARGS...]]
+flood_check() {
+	local label=$1 out
+	shift
+	if out=$(flood "$@"); then pass "$label: $out"; else soft_fail "$label: $out"; fi
+}
+
+# iperf NS_SRV ADDR NS_CLI [CLIENT ARGS...]: one iperf3 test of IPERF_BYTES
+# (default 8M, over all streams) from NS_CLI to a one-off server on ADDR in NS_SRV.
+# Prints a summary (Mbit/s, UDP loss); succeeds if the client ended well
+# and the receiver got data.
+IPERF_PORT=5201
+iperf() {
+	local srv=$1 dst=$2 cli=$3 json rc=0 name
+	shift 3
+	IPERF_PORT=$((IPERF_PORT + 1))
+	name=iperf-s-$IPERF_PORT
+	# Runs inside $(...): the server is not recorded for cleanup, so it is
+	# stopped here (and by the namespace's deletion at the latest).
+	bg_in "$srv" "$name" iperf3 -s -1 -B "$dst" -p "$IPERF_PORT"
+	local spid=$AT_LAST_PID
+	if ! wait_for 10 tcp_listening "$srv" "$IPERF_PORT"; then
+		stop_pid "$spid"
+		echo "iperf3 server did not listen"
+		return 1
+	fi
+	json=$(ip netns exec "$cli" timeout 60 iperf3 -J -Z -n "${IPERF_BYTES:-8M}" -c "$dst" -p "$IPERF_PORT" "$@" 2>&1) || rc=$?
+	stop_pid "$spid"
+	python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.stdin.read())
+except ValueError:
+    print("no JSON from iperf3"); sys.exit(1)
+if "error" in d:
+    print("iperf3: " + d["error"]); sys.exit(1)
+e = d["end"]
+if d["start"]["test_start"]["protocol"] == "TCP":
+    r = e["sum_received"]
+    print("%.0f Mbit/s received, %d streams" % (r["bits_per_second"] / 1e6, len(e["streams"])))
+    sys.exit(0 if r["bytes"] > 0 else 1)
+s = e["sum"]
+print("%.0f Mbit/s, %d/%d datagrams lost (%.1f%%)" % (s["bits_per_second"] / 1e6, s["lost_packets"], s["packets"], s["lost_percent"]))
+sys.exit(0 if s["packets"] > s["lost_packets"] else 1)' <<<"$json" && ((rc == 0))
+}
+
+# iperf_check LABEL NS_SRV ADDR NS_CLI [CLIENT ARGS...]
+iperf_check() {
+	local label=$1 out
+	shift
+	if out=$(iperf "$@"); then pass "$label: $out"; else soft_fail "$label: $out"; fi
+}
