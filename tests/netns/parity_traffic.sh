@@ -51,7 +51,7 @@ counters_ok() {
 }
 
 sc_counters() {
-	local first=$1 kind=$2 ours peers rx tx prx ptx role
+	local first=$1 kind=$2 rx tx prx ptx role
 	bp_pair "$kind" "c$first"
 	bp_endpoints 4
 	if [[ $first == ours ]]; then
@@ -151,9 +151,9 @@ NFT
 	addr "$N2" "$IF2" abab::1111/128
 	local f
 	for f in 4 6; do
-		ip -n "$N1" -$f rule add not fwmark 51820 table 51820 || fail "ip -$f rule"
-		ip -n "$N1" -$f rule add table main suppress_prefixlength 0 || fail "ip -$f rule"
-		ip -n "$N1" -$f route add default dev "$IF1" table 51820 || fail "ip -$f route"
+		ip -n "$N1" "-$f" rule add not fwmark 51820 table 51820 || fail "ip -$f rule"
+		ip -n "$N1" "-$f" rule add table main suppress_prefixlength 0 || fail "ip -$f rule"
+		ip -n "$N1" "-$f" route add default dev "$IF1" table 51820 || fail "ip -$f route"
 	done
 	flood_check "policy routing (fwmark 51820): flood 192.168.99.7" "$N1" 192.168.99.7 100
 	flood_check "policy routing (fwmark 51820): flood abab::1111" "$N1" abab::1111 100
