@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables set here are used by the tests
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The topology of the Linux driver's selftest (tools/testing/selftests/
@@ -20,6 +21,11 @@ IP1_6=fd00::1 IP2_6=fd00::2
 # altuntun-cli ARGS), KIND (altuntun, debian, modern) for IF2, keys and a
 # preshared key on both, no endpoints yet. Sets N0 N1 N2 IF1 IF2 KEY1 KEY2
 # PUB1 PUB2 PSK PID1 PID2 LOG1 LOG2.
+#
+# Reference mode: P1_KIND=debian|modern puts that wireguard-go where our
+# agent would be (TUN moved to N1, ARGS ignored), to measure what the
+# reference implementations do with the same checks.
+P1_KIND=${P1_KIND:-altuntun}
 bp_pair() {
 	local kind=$1 tag=$2
 	shift 2
@@ -28,8 +34,13 @@ bp_pair() {
 	ns_new "$N0"
 	ns_new "$N1"
 	ns_new "$N2"
-	start_altuntun "$N0" "$IF1" --netns "$N1" "$@"
-	PID1=$AT_LAST_PID LOG1=$AT_TMP/altuntun-$IF1.log
+	if [[ $P1_KIND == altuntun ]]; then
+		start_altuntun "$N0" "$IF1" --netns "$N1" "$@"
+		PID1=$AT_LAST_PID LOG1=$AT_TMP/altuntun-$IF1.log
+	else
+		bp_start_peer "$P1_KIND" "$N0" "$N1" "$IF1"
+		PID1=$AT_LAST_PID LOG1=$BP_LOG
+	fi
 	bp_start_peer "$kind" "$N0" "$N2" "$IF2"
 	PID2=$AT_LAST_PID LOG2=$BP_LOG
 	KEY1=$(genkey) KEY2=$(genkey)
@@ -76,11 +87,12 @@ bp_endpoints() {
 
 # flood NS DEST [COUNT [PING ARGS...]]: ping -f, bounded (COUNT, default
 # 10, each reply waited for at most 1 s); prints "R/S" and succeeds if all
-# were answered.
+# were answered. NS may be pid:PID (the namespace of process PID).
 flood() {
-	local ns=$1 dst=$2 n=${3:-10} out sent recv
+	local ns=$1 dst=$2 n=${3:-10} out sent recv run
 	shift $(($# < 3 ? $# : 3))
-	out=$(ip netns exec "$ns" timeout 20 ping -n -q -f -c "$n" -W 1 "$@" "$dst" 2>&1) || true
+	if [[ $ns == pid:* ]]; then run=(nsenter -t "${ns#pid:}" -n); else run=(ip netns exec "$ns"); fi
+	out=$("${run[@]}" timeout 20 ping -n -q -f -c "$n" -W 1 "$@" "$dst" 2>&1) || true
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
 	recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
 	echo "${recv:-0}/${sent:-0}"

@@ -20,13 +20,23 @@
 #    our agent (its interface gone) exits within 5 s with its UAPI socket
 #    removed, and no process is left in N0 or N1 (their inodes unused);
 #    whether wireguard-go (whose TUN went with N2) ends is reported.
+#    And the selftest's "circular reference" case: agent A started in N1
+#    with its interface in N2, agent B started in N2 with its interface in
+#    N1 (each one's socket in the namespace of the other's interface),
+#    traffic between them over a veth, then both namespaces deleted. The
+#    kernel's sockets do not hold their namespace, so there both go; a
+#    process and its UDP socket do, so here each agent keeps the other's
+#    interface alive: whether they ended within 5 s is reported (MEASURE),
+#    not required (a known difference, see docs/parity-notes-matrix.md).
+#    Required: stopping one agent breaks the cycle: both agents end, both
+#    sockets are removed and both namespaces are destroyed.
 
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/netns/parity_common.bash
 . "$(dirname "$0")/parity_common.bash"
 require_root
-require_cmd wg ip ping stat timeout
+require_cmd wg ip ping stat timeout nsenter
 
 ping1() { ip netns exec "$1" ping -n -c 1 -W 1 "$2" >/dev/null 2>&1; }
 
@@ -86,10 +96,13 @@ sc_key_change() {
 
 ns_ino() { stat -L -c %i "/var/run/netns/$1"; }
 # True while some process has network namespace INO (one ls, not a
-# readlink per process: this runs in a loop on a busy machine).
+# readlink per process: this runs in a loop on a busy machine; ls fails
+# for processes that end meanwhile, so its status is ignored).
 ns_in_use() {
-	# shellcheck disable=SC2010  # ls -l shows the link targets
-	ls -l /proc/[0-9]*/ns/net 2>/dev/null | grep -qF "net:[$1]"
+	local out
+	# shellcheck disable=SC2012  # ls -l shows the link targets
+	out=$(ls -l /proc/[0-9]*/ns/net 2>/dev/null || true)
+	grep -qF "net:[$1]" <<<"$out"
 }
 ns_unused() { ! ns_in_use "$1"; }
 gone() { ! at_alive "$1"; }
@@ -132,7 +145,53 @@ sc_teardown() {
 	fi
 }
 
+sc_circular() {
+	local na nb ia ib ka kb pa pb pida pidb ia_ino ib_ino t0
+	na=$(ns_name 1c) nb=$(ns_name 2c) ia=$(if_name 1c) ib=$(if_name 2c)
+	ns_new "$na"
+	ns_new "$nb"
+	veth_pair "$na" "$(if_name v1c)" "$nb" "$(if_name v2c)"
+	addr "$na" "$(if_name v1c)" 10.10.0.1/24
+	addr "$nb" "$(if_name v2c)" 10.10.0.2/24
+	bp_start_peer "$P1_KIND" "$na" "$nb" "$ia"
+	pida=$AT_LAST_PID
+	bp_start_peer "$P1_KIND" "$nb" "$na" "$ib"
+	pidb=$AT_LAST_PID
+	ka=$(genkey) kb=$(genkey) pa=$(pubkey "$ka") pb=$(pubkey "$kb")
+	wg set "$ia" private-key "$(keyfile "$ka")" listen-port "$PORT1" \
+		peer "$pb" allowed-ips 192.168.241.2/32 endpoint "10.10.0.2:$PORT2" || fail "wg set $ia"
+	wg set "$ib" private-key "$(keyfile "$kb")" listen-port "$PORT2" \
+		peer "$pa" allowed-ips 192.168.241.1/32 endpoint "10.10.0.1:$PORT1" || fail "wg set $ib"
+	addr "$nb" "$ia" 192.168.241.1/24
+	addr "$na" "$ib" 192.168.241.2/24
+	flood_check "circular: flood from A's interface (in N2) to B's (in N1)" "$nb" 192.168.241.2 10
+	ia_ino=$(ns_ino "$na") ib_ino=$(ns_ino "$nb")
+	t0=$(date +%s%3N)
+	netns_del "$na"
+	netns_del "$nb"
+	if wait_for 5 gone "$pida" && wait_for 5 gone "$pidb"; then
+		log "MEASURE circular: both agents exited $(($(date +%s%3N) - t0)) ms after both namespaces were deleted"
+	else
+		log "MEASURE circular: 5 s after both namespaces were deleted, A runs: $(at_alive "$pida" && echo yes || echo no)," \
+			"B runs: $(at_alive "$pidb" && echo yes || echo no) (each holds the other's interface's namespace)"
+		flood_check "circular: the tunnel still works meanwhile (A's interface, via B's namespace)" \
+			"pid:$pidb" 192.168.241.2 10
+		t0=$(date +%s%3N)
+		kill -TERM "$pida" 2>/dev/null || true
+		if wait_for 5 gone "$pida" && wait_for 5 gone "$pidb"; then
+			pass "circular: stopping A ended both agents in $(($(date +%s%3N) - t0)) ms"
+		else
+			soft_fail "circular: 5 s after A was stopped, A runs: $(at_alive "$pida" && echo yes || echo no)," \
+				"B runs: $(at_alive "$pidb" && echo yes || echo no)"
+		fi
+	fi
+	check "circular: both UAPI sockets removed" wait_for 2 bash -c "[[ ! -e $WG_RUN_DIR/$ia.sock && ! -e $WG_RUN_DIR/$ib.sock ]]"
+	check "circular: N1 is destroyed (no process in it)" wait_for 3 ns_unused "$ia_ino"
+	check "circular: N2 is destroyed (no process in it)" wait_for 3 ns_unused "$ib_ino"
+}
+
 scenario "roaming by our listen port and outer address family" sc_roaming
 scenario "private key change takes effect at once" sc_key_change
 scenario "teardown: both namespaces (and the peer's) deleted" sc_teardown
+scenario "teardown: two agents, each with its interface in the other's namespace" sc_circular
 finish

@@ -50,7 +50,7 @@ sc_wg_in_wg() {
 	ns_new "$n3"
 	ns_new "$n4"
 	ns_new "$n5"
-	start_altuntun "$N1" "$if3" --netns "$n3"
+	bp_start_peer "$P1_KIND" "$N1" "$n3" "$if3"
 	local pid3=$AT_LAST_PID
 	bp_start_peer modern "$N2" "$n4" "$if4"
 	local pid4=$AT_LAST_PID
