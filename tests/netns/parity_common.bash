@@ -106,41 +106,64 @@ flood_check() {
 	if out=$(flood "$@"); then pass "$label: $out"; else soft_fail "$label: $out"; fi
 }
 
-# iperf NS_SRV ADDR NS_CLI [CLIENT ARGS...]: one iperf3 test of IPERF_BYTES
-# (default 8M, over all streams) from NS_CLI to a one-off server on ADDR in NS_SRV.
-# Prints a summary (Mbit/s, UDP loss); succeeds if the client ended well
-# and the receiver got data.
-IPERF_PORT=5201
-iperf() {
-	local srv=$1 dst=$2 cli=$3 json rc=0 name
-	shift 3
-	IPERF_PORT=$((IPERF_PORT + 1))
-	name=iperf-s-$IPERF_PORT
-	# Runs inside $(...): the server is not recorded for cleanup, so it is
-	# stopped here (and by the namespace's deletion at the latest).
-	bg_in "$srv" "$name" iperf3 -s -1 -B "$dst" -p "$IPERF_PORT"
-	local spid=$AT_LAST_PID
-	if ! wait_for 10 tcp_listening "$srv" "$IPERF_PORT"; then
-		stop_pid "$spid"
-		echo "iperf3 server did not listen"
-		return 1
-	fi
-	json=$(ip netns exec "$cli" timeout 60 iperf3 -J -Z -n "${IPERF_BYTES:-8M}" -c "$dst" -p "$IPERF_PORT" "$@" 2>&1) || rc=$?
-	stop_pid "$spid"
-	# jq, not python: a python start costs seconds on a loaded machine.
-	# Prints "ok|bad SUMMARY".
-	local res
-	res=$(jq -r 'if .error then "bad iperf3: " + .error
+# iperf_summary JSON_FILE: "ok|bad SUMMARY" of one iperf3 -J result (jq,
+# not python: a python start costs seconds on a loaded machine).
+iperf_summary() {
+	jq -r 'if .error then "bad iperf3: " + .error
 		elif .start.test_start.protocol == "TCP" then .end.sum_received |
 			(if .bytes > 0 then "ok " else "bad " end) +
 			"\(.bits_per_second / 1e6 | floor) Mbit/s received, \(.bytes) bytes"
 		else .end.sum |
 			(if .packets > .lost_packets then "ok " else "bad " end) +
 			"\(.bits_per_second / 1e6 | floor) Mbit/s, \(.lost_packets)/\(.packets) datagrams lost"
-		end' <<<"$json" 2>/dev/null) || res="bad no JSON from iperf3: $(head -c 200 <<<"$json")"
-	echo "${res#* }"
-	[[ $res == ok* ]] || return 1
-	((rc == 0)) || { echo "iperf3 exited with status $rc"; return 1; }
+		end' "$1" 2>/dev/null || echo "bad no JSON from iperf3: $(head -c 200 "$1")"
+}
+
+# iperf NS_SRV ADDR NS_CLI [CLIENT ARGS...]: one iperf3 test of IPERF_BYTES
+# (default 8M, over all streams) from NS_CLI to a one-off server on ADDR in
+# NS_SRV. Prints a summary (Mbit/s, UDP loss); succeeds if the client ended
+# well and the receiver got data.
+#
+# With IPERF_CONCURRENT="4 5 50" (TCP only) that many clients run at once,
+# with -P 4, -P 5 and -P 50, each against its own server, as the selftest
+# runs its 4, 5 and 50 parallel connections (there as separate iperf3s).
+iperf() {
+	local srv=$1 dst=$2 cli=$3 rc=0 i p port res out="" ok=1 par=() spids=() cpids=()
+	shift 3
+	read -ra par <<<"${IPERF_CONCURRENT:-}"
+	((${#par[@]})) || par=("")
+	# Runs inside $(...): the servers are not recorded for cleanup, so they
+	# are stopped here (and by the namespace's deletion at the latest).
+	for i in "${!par[@]}"; do
+		port=$((5201 + i))
+		bg_in "$srv" "iperf-s-$port" iperf3 -s -1 -B "$dst" -p "$port"
+		spids+=("$AT_LAST_PID")
+	done
+	for i in "${!par[@]}"; do
+		if ! wait_for 10 tcp_listening "$srv" $((5201 + i)); then
+			for p in "${spids[@]}"; do stop_pid "$p"; done
+			echo "iperf3 server did not listen"
+			return 1
+		fi
+	done
+	for i in "${!par[@]}"; do
+		port=$((5201 + i))
+		# shellcheck disable=SC2086  # no -P when par[i] is empty
+		ip netns exec "$cli" timeout 60 iperf3 -J -Z -n "${IPERF_BYTES:-8M}" -c "$dst" -p "$port" \
+			${par[i]:+-P ${par[i]}} "$@" >"$AT_TMP/iperf-$port.json" 2>&1 &
+		cpids+=($!)
+	done
+	for i in "${!par[@]}"; do
+		rc=0
+		wait "${cpids[i]}" || rc=$?
+		res=$(iperf_summary "$AT_TMP/iperf-$((5201 + i)).json")
+		((rc == 0)) || res="bad ${res#* } (iperf3 status $rc)"
+		[[ $res == ok* ]] || ok=0
+		out+="${out:+; }${par[i]:+-P ${par[i]}: }${res#* }"
+	done
+	for p in "${spids[@]}"; do stop_pid "$p"; done
+	echo "$out"
+	((ok))
 }
 
 # iperf_check LABEL NS_SRV ADDR NS_CLI [CLIENT ARGS...]

@@ -34,7 +34,7 @@
 require_root
 require_cmd wg ip ping iperf3 python3 ss timeout
 
-FLOOD_N=${FLOOD_N:-20}
+FLOOD_N=${FLOOD_N:-10}
 IN1=192.168.242.1 IN2=192.168.242.2 IN1_6=fd00:242::1 IN2_6=fd00:242::2
 INNER_PORT=5
 
