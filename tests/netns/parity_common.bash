@@ -118,7 +118,7 @@ iperf_summary() {
 		else .end.sum |
 			(if .packets > .lost_packets then "ok " else "bad " end) +
 			"\(.bits_per_second / 1e6 | floor) Mbit/s, \(.lost_packets)/\(.packets) datagrams lost"
-		end' "$1" 2>/dev/null || echo "bad no JSON from iperf3: $(head -c 200 "$1")"
+		end' "$1" 2>/dev/null || echo "bad no JSON from iperf3: $(head -c 200 "$1" 2>&1)"
 }
 
 # iperf NS_SRV ADDR NS_CLI [CLIENT ARGS...]: one iperf3 test of IPERF_T
@@ -133,6 +133,7 @@ iperf_summary() {
 iperf() {
 	local srv=$1 dst=$2 cli=$3 rc=0 i p port res out="" ok=1 par=() spids=() cpids=()
 	shift 3
+	local me=$BASHPID # (a background job has its own BASHPID)
 	read -ra par <<<"${IPERF_CONCURRENT:-}"
 	((${#par[@]})) || par=("")
 	# Runs inside $(...): the servers are not recorded for cleanup, so they
@@ -153,13 +154,13 @@ iperf() {
 		port=$((5201 + i))
 		# shellcheck disable=SC2086  # no -P when par[i] is empty
 		ip netns exec "$cli" timeout 60 iperf3 -J -Z -t "${IPERF_T:-1}" -c "$dst" -p "$port" \
-			${par[i]:+-P ${par[i]}} "$@" >"$AT_TMP/iperf-$port.json" 2>&1 &
+			${par[i]:+-P ${par[i]}} "$@" >"$AT_TMP/iperf-$me-$port.json" 2>&1 &
 		cpids+=($!)
 	done
 	for i in "${!par[@]}"; do
 		rc=0
 		wait "${cpids[i]}" || rc=$?
-		res=$(iperf_summary "$AT_TMP/iperf-$((5201 + i)).json")
+		res=$(iperf_summary "$AT_TMP/iperf-$me-$((5201 + i)).json")
 		((rc == 0)) || res="bad ${res#* } (iperf3 status $rc)"
 		[[ $res == ok* ]] || ok=0
 		out+="${out:+; }${par[i]:+-P ${par[i]}: }${res#* }"
@@ -167,6 +168,24 @@ iperf() {
 	for p in "${spids[@]}"; do stop_pid "$p"; done
 	echo "$out"
 	((ok))
+}
+
+# iperf_two "LABEL SRV ADDR CLI [ARGS...]" "LABEL SRV ADDR CLI [ARGS...]": two
+# iperf_checks at once (LABEL one word, e.g. with underscores; the two
+# servers in different namespaces): both directions loaded together.
+iperf_two() {
+	local a b pa pb ra rb
+	read -ra a <<<"$1"
+	read -ra b <<<"$2"
+	iperf "${a[@]:1}" >"$AT_TMP/two-a.out" 2>&1 &
+	pa=$!
+	iperf "${b[@]:1}" >"$AT_TMP/two-b.out" 2>&1 &
+	pb=$!
+	ra=0 rb=0
+	wait "$pa" || ra=$?
+	wait "$pb" || rb=$?
+	if ((ra == 0)); then pass "${a[0]//_/ }: $(<"$AT_TMP/two-a.out")"; else soft_fail "${a[0]//_/ }: $(<"$AT_TMP/two-a.out")"; fi
+	if ((rb == 0)); then pass "${b[0]//_/ }: $(<"$AT_TMP/two-b.out")"; else soft_fail "${b[0]//_/ }: $(<"$AT_TMP/two-b.out")"; fi
 }
 
 # iperf_check LABEL NS_SRV ADDR NS_CLI [CLIENT ARGS...]

@@ -26,7 +26,7 @@
 #    traffic between them over a veth, then both namespaces deleted. The
 #    kernel's sockets do not hold their namespace, so there both go; a
 #    process and its UDP socket do, so here each agent keeps the other's
-#    interface alive: whether they ended within 5 s is reported (MEASURE),
+#    interface alive: whether they ended within 3 s is reported (MEASURE),
 #    not required (a known difference, see docs/parity-notes-matrix.md).
 #    Required: stopping one agent breaks the cycle: both agents end, both
 #    sockets are removed and both namespaces are destroyed.
@@ -169,10 +169,10 @@ sc_circular() {
 	t0=$(date +%s%3N)
 	netns_del "$na"
 	netns_del "$nb"
-	if wait_for 5 gone "$pida" && wait_for 5 gone "$pidb"; then
+	if wait_for 3 gone "$pida" && wait_for 3 gone "$pidb"; then
 		log "MEASURE circular: both agents exited $(($(date +%s%3N) - t0)) ms after both namespaces were deleted"
 	else
-		log "MEASURE circular: 5 s after both namespaces were deleted, A runs: $(at_alive "$pida" && echo yes || echo no)," \
+		log "MEASURE circular: 3 s after both namespaces were deleted, A runs: $(at_alive "$pida" && echo yes || echo no)," \
 			"B runs: $(at_alive "$pidb" && echo yes || echo no) (each holds the other's interface's namespace)"
 		flood_check "circular: the tunnel still works meanwhile (A's interface, via B's namespace)" \
 			"pid:$pidb" 192.168.241.2 10
