@@ -98,7 +98,9 @@ sc_wg_in_wg() {
 	check "routing loop: wireguard-go (W) survived" at_alive "$PID2"
 	check "routing loop: wireguard-go (Z) survived" at_alive "$pid4"
 	wg set "$IF1" peer "$PUB2" endpoint "127.0.0.1:$PORT2" || fail "X's endpoint restored"
-	sleep 1 # what still circles dies out
+	# What still sits in the queues drains first (seconds at most).
+	check "after the loop: a ping N1 -> N2 answered within 10 s" \
+		wait_for 10 ip netns exec "$N1" ping -n -c 1 -W 1 "$IP2"
 	flood_check "after the loop: outer flood N1 -> N2" "$N1" "$IP2" "$FLOOD_N"
 	flood_check "after the loop: outer flood N2 -> N1, IPv6" "$N2" "$IP1_6" "$FLOOD_N"
 	flood_check "after the loop: inner flood N0 -> N4" "$N0" "$IN2" "$FLOOD_N"
