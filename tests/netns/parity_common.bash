@@ -170,24 +170,6 @@ iperf() {
 	((ok))
 }
 
-# iperf_two "LABEL SRV ADDR CLI [ARGS...]" "LABEL SRV ADDR CLI [ARGS...]": two
-# iperf_checks at once (LABEL one word, e.g. with underscores; the two
-# servers in different namespaces): both directions loaded together.
-iperf_two() {
-	local a b pa pb ra rb
-	read -ra a <<<"$1"
-	read -ra b <<<"$2"
-	iperf "${a[@]:1}" >"$AT_TMP/two-a.out" 2>&1 &
-	pa=$!
-	iperf "${b[@]:1}" >"$AT_TMP/two-b.out" 2>&1 &
-	pb=$!
-	ra=0 rb=0
-	wait "$pa" || ra=$?
-	wait "$pb" || rb=$?
-	if ((ra == 0)); then pass "${a[0]//_/ }: $(<"$AT_TMP/two-a.out")"; else soft_fail "${a[0]//_/ }: $(<"$AT_TMP/two-a.out")"; fi
-	if ((rb == 0)); then pass "${b[0]//_/ }: $(<"$AT_TMP/two-b.out")"; else soft_fail "${b[0]//_/ }: $(<"$AT_TMP/two-b.out")"; fi
-}
-
 # iperf_check LABEL NS_SRV ADDR NS_CLI [CLIENT ARGS...]
 iperf_check() {
 	local label=$1 out
