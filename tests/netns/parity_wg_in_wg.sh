@@ -156,6 +156,8 @@ sc_onion() {
 	check "onion loop: our agent survived" at_alive "$PID1"
 	check "onion loop: wireguard-go B survived" at_alive "$PID2"
 	check "onion loop: wireguard-go C survived" at_alive "$pid3"
+	check "after the onion loop: a ping A -> B -> C answered within 10 s" \
+		wait_for 10 ip netns exec "$N1" ping -n -c 1 -W 1 192.168.243.3
 	flood_check "after the onion loop: flood N1 -> N2" "$N1" "$IP2" "$FLOOD_N"
 	flood_check "after the onion loop: flood N5 -> B through A" "$n5" "$IP2" "$FLOOD_N"
 	flood_check "after the onion loop: flood A -> B -> C" "$N1" 192.168.243.3 "$FLOOD_N"
