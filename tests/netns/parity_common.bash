@@ -86,8 +86,12 @@ bp_endpoints() {
 }
 
 # flood NS DEST [COUNT [PING ARGS...]]: ping -f, bounded (COUNT, default
-# 10, each reply waited for at most 1 s); prints "R/S" and succeeds if all
-# were answered. NS may be pid:PID (the namespace of process PID).
+# 10, each reply waited for at most 1 s); prints "R/S" and succeeds if at
+# most FLOOD_MAX_LOST (default 1) went unanswered and at least one was
+# answered. (The selftest's ping -f fails only when none is answered; one
+# loss is allowed because run-all runs two tests at once on two cores, and
+# a flood's ping is never sent again.) NS may be pid:PID (the namespace of
+# process PID).
 flood() {
 	local ns=$1 dst=$2 n=${3:-10} out sent recv run
 	shift $(($# < 3 ? $# : 3))
@@ -96,7 +100,7 @@ flood() {
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$out")
 	recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
 	echo "${recv:-0}/${sent:-0}"
-	[[ -n $sent && ${recv:-0} == "$sent" && $sent -gt 0 ]]
+	[[ -n $sent ]] && ((sent > 0 && ${recv:-0} > 0 && sent - ${recv:-0} <= ${FLOOD_MAX_LOST:-1}))
 }
 
 # flood_check LABEL NS DEST [COUNT [PING ARGS...]]
