@@ -103,7 +103,7 @@ sc() {
 }
 
 # RECEIVERS="altuntun modern debian" also measures wireguard-go as the
-# receiver (shown, not asserted; docs/parity-notes-icmp.md has the result).
+# receiver (shown, not asserted; docs/parity.md has the result).
 for r in ${RECEIVERS:-altuntun}; do
 	case $r in
 	altuntun) scenario "altuntun-cli --netns as the receiver" sc altuntun a ;;

@@ -27,7 +27,7 @@
 #    kernel's sockets do not hold their namespace, so there both go; a
 #    process and its UDP socket do, so here each agent keeps the other's
 #    interface alive: whether they ended within 3 s is reported (MEASURE),
-#    not required (a known difference, see docs/parity-notes-matrix.md).
+#    not required (a known difference, see docs/parity.md).
 #    Required: stopping one agent breaks the cycle: both agents end, both
 #    sockets are removed and both namespaces are destroyed.
 
