@@ -166,6 +166,9 @@ check_ipv6() { # LABEL KIND_B
 	else
 		soft_fail "$label warm-up ping6 right after the endpoint change to IPv6: $warm"
 	fi
+	# The same build goes on losing a reply now and then for a few seconds
+	# (seen under load): with it, wait until three in a row are answered.
+	((strict)) || wait_for 10 ping_stats "$NSA" "$IN6_B" 3 >/dev/null || true
 	check_ping "$label ping6 A->B (IPv6 inner, IPv6 endpoint)" "$NSA" "$IN6_B"
 	check_ping "$label ping6 B->A (IPv6 inner, IPv6 endpoint)" "$NSB" "$IN6_A"
 	epa=$(wg show "$IFA" endpoints | awk '{print $2}')
