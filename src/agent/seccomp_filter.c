@@ -147,13 +147,13 @@ static int add_conditional(scmp_filter_ctx ctx, unsigned *n_allowed)
 	if (!r)
 		r = add(ctx, allow, "setsockopt", 1, a);
 	/* Fragmenting one datagram toward a link, then not again
-	 * (udp_send_fragmented). */
+	 * (udp_send_fragmented: IP_MTU_DISCOVER, IPV6_DONTFRAG). */
 	a[0] = SCMP_A1(SCMP_CMP_EQ, IPPROTO_IP);
 	a[1] = SCMP_A2(SCMP_CMP_EQ, IP_MTU_DISCOVER);
 	if (!r)
 		r = add(ctx, allow, "setsockopt", 2, a);
 	a[0] = SCMP_A1(SCMP_CMP_EQ, IPPROTO_IPV6);
-	a[1] = SCMP_A2(SCMP_CMP_EQ, IPV6_MTU_DISCOVER);
+	a[1] = SCMP_A2(SCMP_CMP_EQ, IPV6_DONTFRAG);
 	if (!r)
 		r = add(ctx, allow, "setsockopt", 2, a);
 	/* abort() signals its own process (so a failed assertion is reported

@@ -70,9 +70,12 @@ static int open_one(int family, uint16_t port, uint32_t fwmark, uint16_t *bound)
 		r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 		if (!r)
 			r = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-		/* See IP_PMTUDISC_INTERFACE below. */
+		/* See IP_PMTUDISC_INTERFACE below; IPv6 fragments at the
+		 * source unless told not to (IPV6_DONTFRAG). */
 		if (!r)
 			r = set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_INTERFACE);
+		if (!r)
+			r = set_int(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1);
 		addr.in6.sin6_family = AF_INET6;
 		addr.in6.sin6_addr = in6addr_any;
 		addr.in6.sin6_port = htons(port);
@@ -320,18 +323,18 @@ int udp_send_fragmented(const struct udp_bind *b, struct altuntun_endpoint *ep,
 	bool v6 = ep->addr.sa.sa_family == AF_INET6;
 	int fd = v6 ? b->fd6 : b->fd4;
 	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
-	int opt = v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER;
+	int opt = v6 ? IPV6_DONTFRAG : IP_MTU_DISCOVER;
 	int r, restore;
 
 	if (fd < 0)
 		return -EAFNOSUPPORT;
-	r = set_int(fd, level, opt, v6 ? IPV6_PMTUDISC_DONT : IP_PMTUDISC_DONT);
+	r = set_int(fd, level, opt, v6 ? 0 : IP_PMTUDISC_DONT);
 	if (r)
 		return r;
 	r = udp_send(b, ep, data, len);
 	/* Not being able to go back would leave every datagram fragmentable:
 	 * reported as the send's failure (it is not expected to happen). */
-	restore = set_int(fd, level, opt, v6 ? IPV6_PMTUDISC_INTERFACE : IP_PMTUDISC_INTERFACE);
+	restore = set_int(fd, level, opt, v6 ? 1 : IP_PMTUDISC_INTERFACE);
 	return r < 0 ? r : restore;
 }
 
