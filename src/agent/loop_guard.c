@@ -2,7 +2,8 @@
 /*
  * Recognises our own outer datagrams coming back out of the TUN (see
  * loop_guard.h). Only the first fragment of a datagram carries its ports;
- * our sockets never fragment (udp_linux.c), so that is all there is.
+ * our datagrams are never fragmented into a tunnel (outer_frag.h), so that
+ * is all there is.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -21,8 +21,8 @@
 
 struct route_watch {
 	int fd;       /* notifications */
-	int query_fd; /* RTM_GETROUTE: opened here, as the protocol process's
-		       * seccomp filter refuses socket() later */
+	int query_fd; /* RTM_GETROUTE: kept open, as every route change asks
+		       * once per peer with a source */
 	uint32_t seq;
 };
 

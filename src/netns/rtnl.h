@@ -21,9 +21,9 @@ typedef int (*rtnl_reply_fn)(const struct nlmsghdr *nh, void *ctx);
  */
 int rtnl_talk(struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx);
 
-/* The same on an rtnetlink socket the caller keeps (one opened before a
- * seccomp filter that refuses socket(), say); req->nlmsg_seq is the
- * caller's, and replies with another sequence number are skipped. */
+/* The same on an rtnetlink socket the caller keeps (for frequent
+ * requests); req->nlmsg_seq is the caller's, and replies with another
+ * sequence number are skipped. */
 int rtnl_talk_on(int fd, struct nlmsghdr *req, rtnl_reply_fn fn, void *ctx);
 
 #endif

@@ -18,7 +18,7 @@ SAN_LINK := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # make-corpus has its own main(): the instrumented objects without libFuzzer.
 SAN_TOOL := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CFLAGS_F := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -MMD -MP \
-	-Iinclude -Isrc/proto -Isrc/agent -Itests/fuzz $(AEAD_CFLAGS)
+	-Iinclude -Isrc/proto -Isrc/agent -Itests/fuzz -Itests/unit $(AEAD_CFLAGS)
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 LIBS := -lsodium -lb2 $(AEAD_LIBS)
 
@@ -32,10 +32,12 @@ CONFIG_OBJ := $(O)/src/agent/config_json.o $(O)/src/agent/json_position.o $(UAPI
 	$(O)/tests/fuzz/fuzz_offline.o
 CNI_OBJ := $(O)/src/agent/cni_input.o $(O)/src/agent/cni_result.o $(CONFIG_OBJ)
 COMMON_OBJ := $(O)/tests/fuzz/fuzz_common.o
+# The UAPI's interface side, shared with the unit tests.
+FAKE_IFACE_OBJ := $(O)/tests/unit/fake_iface.o
 RX_OBJ := $(O)/tests/fuzz/rx_world.o
 
 TARGETS := $(B)/fuzz_receive $(B)/fuzz_send $(B)/fuzz_uapi $(B)/fuzz_config_json $(B)/fuzz_cni
-ALL_OBJ := $(PROTO_OBJ) $(UAPI_OBJ) $(COMMON_OBJ) $(RX_OBJ) $(CNI_OBJ) \
+ALL_OBJ := $(PROTO_OBJ) $(UAPI_OBJ) $(COMMON_OBJ) $(FAKE_IFACE_OBJ) $(RX_OBJ) $(CNI_OBJ) \
 	$(O)/tests/fuzz/fuzz_receive.o $(O)/tests/fuzz/fuzz_send.o \
 	$(O)/tests/fuzz/fuzz_uapi.o $(O)/tests/fuzz/make-corpus.o \
 	$(O)/tests/fuzz/fuzz_config_json.o $(O)/tests/fuzz/fuzz_cni.o
@@ -48,6 +50,10 @@ $(O)/src/%.o: src/%.c tests/fuzz/fuzz.mk $(B)/config
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_F) $(SAN_COMPILE) $(WARN) -c -o $@ $<
 
+$(O)/tests/unit/%.o: tests/unit/%.c tests/fuzz/fuzz.mk $(B)/config
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_F) $(SAN_COMPILE) $(WARN) -Werror -c -o $@ $<
+
 $(O)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.mk $(B)/config
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_F) $(SAN_COMPILE) $(WARN) -Werror -c -o $@ $<
@@ -58,10 +64,10 @@ $(B)/fuzz_receive: $(O)/tests/fuzz/fuzz_receive.o $(RX_OBJ) $(COMMON_OBJ) $(PROT
 $(B)/fuzz_send: $(O)/tests/fuzz/fuzz_send.o $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS)
 
-$(B)/fuzz_uapi: $(O)/tests/fuzz/fuzz_uapi.o $(UAPI_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+$(B)/fuzz_uapi: $(O)/tests/fuzz/fuzz_uapi.o $(FAKE_IFACE_OBJ) $(UAPI_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS)
 
-$(B)/fuzz_config_json: $(O)/tests/fuzz/fuzz_config_json.o $(CONFIG_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+$(B)/fuzz_config_json: $(O)/tests/fuzz/fuzz_config_json.o $(FAKE_IFACE_OBJ) $(CONFIG_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS) -ljansson -ldl
 
 $(B)/fuzz_cni: $(O)/tests/fuzz/fuzz_cni.o $(CNI_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config_json.h"
+#include "fake_iface.h"
 #include "fuzz_common.h"
 #include "fuzz_offline.h"
 
@@ -23,38 +24,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *key_dir;
-
-struct fake_iface {
-	uint16_t port;
-	uint32_t fwmark;
-};
-
-static uint16_t get_port(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->port;
-}
-
-static int set_port(void *ctx, uint16_t port)
-{
-	((struct fake_iface *)ctx)->port = port;
-	return 0;
-}
-
-static uint32_t get_fwmark(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->fwmark;
-}
-
-static int set_fwmark(void *ctx, uint32_t mark)
-{
-	((struct fake_iface *)ctx)->fwmark = mark;
-	return 0;
-}
-
-static void changed(void *ctx)
-{
-	(void)ctx;
-}
 
 static int drop_send(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint *to,
 		     const uint8_t *data, size_t len)
@@ -110,14 +79,7 @@ static void check_applies(const struct config *cfg)
 {
 	static const struct altuntun_callbacks cb = { .send = drop_send };
 	struct fake_iface iface = { 0 };
-	struct uapi_iface_ops ops = {
-		.ctx = &iface,
-		.get_listen_port = get_port,
-		.set_listen_port = set_port,
-		.get_fwmark = get_fwmark,
-		.set_fwmark = set_fwmark,
-		.changed = changed,
-	};
+	struct uapi_iface_ops ops = fake_iface_ops(&iface);
 	struct altuntun_now now = { FUZZ_START_MONO, FUZZ_START_WALL };
 	struct fuzz_rng rng;
 	altuntun_device *dev;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_iface.h"
 #include "fuzz_common.h"
 #include "uapi.h"
 #include "uapi_internal.h"
@@ -21,12 +22,6 @@
 #define OP_LEN 6 /* "get=1\n", "set=1\n" */
 
 enum { KEY_DEV = 21, KEY_PEER1 = 22, KEY_PEER2 = 23 };
-
-struct fake_iface {
-	uint16_t port;
-	uint32_t fwmark;
-	unsigned changed;
-};
 
 struct uapi_world {
 	altuntun_device *dev;
@@ -38,33 +33,6 @@ struct uapi_world {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint16_t get_port(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->port;
-}
-
-static int set_port(void *ctx, uint16_t port)
-{
-	((struct fake_iface *)ctx)->port = port;
-	return 0;
-}
-
-static uint32_t get_fwmark(void *ctx)
-{
-	return ((struct fake_iface *)ctx)->fwmark;
-}
-
-static int set_fwmark(void *ctx, uint32_t mark)
-{
-	((struct fake_iface *)ctx)->fwmark = mark;
-	return 0;
-}
-
-static void changed(void *ctx)
-{
-	((struct fake_iface *)ctx)->changed++;
-}
 
 /* Keepalives and initiations the set requests cause go nowhere. */
 static int drop_send(void *ctx, altuntun_peer *peer, const struct altuntun_endpoint *to,
@@ -100,14 +68,7 @@ static void world_init_empty(struct uapi_world *u)
 	fuzz_rng_use(&u->rng);
 	u->now.mono_ns = FUZZ_START_MONO;
 	u->now.wall_ns = FUZZ_START_WALL;
-	u->ops = (struct uapi_iface_ops){
-		.ctx = &u->iface,
-		.get_listen_port = get_port,
-		.set_listen_port = set_port,
-		.get_fwmark = get_fwmark,
-		.set_fwmark = set_fwmark,
-		.changed = changed,
-	};
+	u->ops = fake_iface_ops(&u->iface);
 	u->dev = altuntun_device_new(&cb);
 	FUZZ_CHECK(u->dev);
 }

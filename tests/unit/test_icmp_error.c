@@ -12,25 +12,10 @@
 #include <string.h>
 
 #include "icmp_error.h"
+#include "ref_csum.h"
 #include "test.h"
 
 #define SEC 1000000000ull
-
-static uint32_t ref_sum(uint32_t s, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		s += (uint32_t)p[len - 1] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
 
 static bool v4_ok(const uint8_t *p, size_t len)
 {
