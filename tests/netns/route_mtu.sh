@@ -8,7 +8,8 @@
 # bytes of plaintext (+ 32 of data header and tag), never 1300; route
 # changes and deletions made inside the namespace are followed; IPv4 and
 # IPv6 inner packets. The agent runs with --netns (UDP in H, the interface
-# in C), the peer is wireguard-go (P), which must decrypt every packet and
+# in C), the peer is wireguard-go (P: the modern build, and Debian's for the
+# route cases), which must decrypt every packet and
 # answer: the sizes are read from nft counters on P's veth.
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -25,7 +26,7 @@ OVERHEAD=40
 # MODE netns (default): the agent in H with --netns C. MODE home: the agent
 # started inside C (wg-quick in a namespace), UDP and interface both there.
 setup() {
-	local mode=${1:-netns} ka kp n
+	local mode=${1:-netns} peer=${2:-modern} ka kp n
 	H=$(ns_name h) C=$(ns_name c) P=$(ns_name p)
 	IF=$(if_name a) IFP=$(if_name p)
 	ns_new "$H"
@@ -33,7 +34,7 @@ setup() {
 	ns_new "$P"
 	veth_pair "$H" "$(if_name vh)" "$P" "$(if_name vp)"
 	addr "$P" "$(if_name vp)" "$OUT_P/24"
-	start_wggo "$P" "$IFP" modern
+	start_wggo "$P" "$IFP" "$peer"
 	if [[ $mode == config ]]; then
 		# The route with its MTU comes from the file: added by the
 		# bootstrap before the protocol process exists.
@@ -104,8 +105,9 @@ expect_padded() {
 		test "$seen" = "$((want + OVERHEAD)):3 "
 }
 
+# PEER: which wireguard-go decrypts (and so accepts) the padded packets.
 sc_route_mtu() {
-	setup
+	setup netns "$1"
 	expect_padded "no route MTU: padded to the link's MTU" 4 1297 "$LINK_MTU"
 	ip -n "$C" route add "$IN_P/32" dev "$IF" mtu 1299 || fail "ip route add failed"
 	expect_padded "route $IN_P/32 mtu 1299" 4 1297 1299
@@ -155,7 +157,8 @@ sc_restart_and_home() {
 		4 1297 1299
 }
 
-scenario "padding follows the route MTU inside the namespace" sc_route_mtu
+scenario "padding follows the route MTU inside the namespace (modern wireguard-go)" sc_route_mtu modern
+scenario "padding follows the route MTU inside the namespace (Debian's wireguard-go)" sc_route_mtu debian
 scenario "a restarted protocol process reads the routes (--netns)" sc_restart_and_home netns
 scenario "a restarted protocol process reads the routes (in the namespace itself)" \
 	sc_restart_and_home home
