@@ -107,7 +107,7 @@ int route_watch_oif(struct route_watch *w, const struct altuntun_endpoint *ep, u
 	size_t alen = v6 ? 16 : 4;
 	int oif = -ENOENT, r;
 
-	if (ep->local_family != ep->addr.sa.sa_family ||
+	if ((ep->local_family && ep->local_family != ep->addr.sa.sa_family) ||
 	    (ep->addr.sa.sa_family != AF_INET && !v6))
 		return -EINVAL;
 	memset(&m, 0, sizeof(m));
@@ -120,7 +120,10 @@ int route_watch_oif(struct route_watch *w, const struct altuntun_endpoint *ep, u
 	put_attr(&m.nh, RTA_DST,
 		 v6 ? (const void *)&ep->addr.in6.sin6_addr : (const void *)&ep->addr.in4.sin_addr,
 		 alen);
-	put_attr(&m.nh, RTA_SRC, &ep->local, alen);
+	/* An endpoint just set (UAPI, roaming) has no source yet: the route
+	 * the kernel would pick for it, as for any unbound send. */
+	if (ep->local_family)
+		put_attr(&m.nh, RTA_SRC, &ep->local, alen);
 	if (v6 && ep->addr.in6.sin6_scope_id) {
 		uint32_t scope = ep->addr.in6.sin6_scope_id;
 

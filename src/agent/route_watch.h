@@ -35,8 +35,10 @@ void route_watch_close(struct route_watch *w);
 int route_watch_drain(struct route_watch *w);
 
 /* The interface index the kernel would send a datagram to ep from ep's
- * local address through (with fwmark), asked with RTM_GETROUTE (rtnl.h);
- * or -errno (-EINVAL, -ENETUNREACH: no route from that source). */
+ * local address (or, with none yet, from whichever it would pick) through
+ * (with fwmark), asked with RTM_GETROUTE (rtnl.h); or -errno (-EINVAL: a
+ * local address of the other family, -ENETUNREACH: no route from that
+ * source). */
 int route_watch_oif(struct route_watch *w, const struct altuntun_endpoint *ep, uint32_t fwmark);
 
 #endif

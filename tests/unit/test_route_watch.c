@@ -47,6 +47,11 @@ TEST(route_watch_oif_of_loopback)
 	/* A family mismatch is refused before asking the kernel. */
 	ep.local_family = AF_INET;
 	CHECK_EQ(route_watch_oif(&w, &ep, 0), -EINVAL);
+	/* No source yet (an endpoint just set): the kernel's own choice. */
+	ep4(&ep, "127.0.0.1", "127.0.0.1");
+	ep.local_family = 0;
+	memset(&ep.local, 0, sizeof(ep.local));
+	CHECK_EQ(route_watch_oif(&w, &ep, 0), lo);
 	/* Nothing changed meanwhile: nothing to drain. */
 	CHECK_EQ(route_watch_drain(&w), 0);
 	route_watch_close(&w);
