@@ -219,18 +219,22 @@ static int data_accept(altuntun_device *dev, struct altuntun_now now,
 	}
 	keep_key_fresh_on_receive(dev, peer, now);
 	update_endpoint(peer, from);
-	peer->stats.rx_bytes += len;
 	timers_any_authenticated_packet_received(peer);
 	timers_any_authenticated_packet_traversal(dev, peer, now);
-	if (plain_len == 0)
+	if (plain_len == 0) {
+		peer->stats.rx_bytes += len;
 		return ALTUNTUN_OK; /* keepalive */
+	}
 	timers_data_received(dev, peer, now);
 
+	/* As the Linux driver: a packet that is dropped here (malformed, or
+	 * from a source this peer may not use) is not in the peer's rx. */
 	inner = inner_length(buf + ALTUNTUN_HEADROOM, plain_len, &family, &src);
 	if (!inner)
 		return ALTUNTUN_ERR_BAD_INNER_PACKET;
 	if (altuntun_allowed_ip_lookup(dev, family, src) != peer)
 		return ALTUNTUN_ERR_SOURCE_NOT_ALLOWED;
+	peer->stats.rx_bytes += len;
 	out->data = buf + ALTUNTUN_HEADROOM;
 	out->len = inner;
 	return ALTUNTUN_DELIVER;

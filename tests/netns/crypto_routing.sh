@@ -32,7 +32,7 @@ counter() {
 # sc IMPL TAG: the receiver A is IMPL (altuntun: in H with --netns C;
 # debian|modern: wireguard-go in C, its socket in C too).
 sc() {
-	local impl=$1 tag=$2 H C P IF PIF ka kp kq pub_p c n s
+	local impl=$1 tag=$2 H C P IF PIF ka kp kq pub_p c n s rx0 rx1
 	H=$(ns_name "h$tag") C=$(ns_name "c$tag") P=$(ns_name "p$tag")
 	IF=$(if_name "a$tag") PIF=$(if_name "p$tag")
 	ns_new "$H"
@@ -82,8 +82,10 @@ sc() {
 	if [[ $impl == altuntun ]]; then
 		n=$(grep -c "(-24)" "$AT_TMP/altuntun-$IF.log" || true)
 	fi
+	rx0=$(wg_in "$C" show "$IF" transfer | awk -v p="$pub_p" '$1 == p { print $2 }')
 	spoof4=$(ip netns exec "$P" ping -n -c 3 -i 0.2 -W 1 -I 10.64.0.3 10.64.0.1 2>&1 | grep received) || true
 	spoof6=$(ip netns exec "$P" ping -n -c 3 -i 0.2 -W 1 -I fd00:64::3 fd00:64::1 2>&1 | grep received) || true
+	rx1=$(wg_in "$C" show "$IF" transfer | awk -v p="$pub_p" '$1 == p { print $2 }')
 	c="from P's own addresses: $(counter "$C" 4 10.64.0.2) (v4) $(counter "$C" 6 fd00:64::2) (v6);"
 	c+=" from Q's: $(counter "$C" 4 10.64.0.3) (v4) $(counter "$C" 6 fd00:64::3) (v6) packets"
 	if [[ $impl != altuntun ]]; then
@@ -99,6 +101,10 @@ sc() {
 	s=$(grep -c "(-24)" "$AT_TMP/altuntun-$IF.log" || true)
 	check "the agent decrypted and dropped them: $((s - n)) logged 'inner source address not allowed'" \
 		test "$((s - n))" -ge 6
+	# As the Linux driver counts them: not in the peer's rx (six pings of
+	# 128 bytes on the wire; a keepalive or two, 32 bytes each, may come).
+	check "the dropped packets are not in P's rx bytes (grew by $((rx1 - rx0)))" \
+		test "$((rx1 - rx0))" -le 64
 	log "pings with Q's source: $spoof4; $spoof6"
 }
 
