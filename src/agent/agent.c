@@ -169,6 +169,37 @@ static int setup_pid_watch(struct agent *a)
 	return r;
 }
 
+/* Home lost its last name or something changed there (home_watch.h). */
+static void home_event(struct ev_source *src, uint32_t events)
+{
+	struct agent *a = ev_container_of(src, struct agent, home_src);
+	pid_t self = getpid();
+	char why[512];
+
+	(void)events;
+	if (home_watch_event(&a->home, &self, 1, why, sizeof(why)))
+		agent_stop(a, 0, why);
+}
+
+/* Only the process in charge watches home: the monitor of a separated
+ * daemon does it itself (monitor.c), so here only with
+ * --disable-drop-privileges. Not fatal (home_watch_open logs why). */
+static int setup_home_watch(struct agent *a)
+{
+	int r;
+
+	if (a->opt->privsep_child || !a->opt->disable_drop_privileges)
+		return 0;
+	if (home_watch_open(&a->home) < 0 || a->home.fd < 0)
+		return 0;
+	a->home_src.fd = a->home.fd;
+	a->home_src.handler = home_event;
+	r = ev_add(&a->loop, &a->home_src, EPOLLIN);
+	if (r < 0)
+		log_error("epoll: %s", strerror(-r));
+	return r;
+}
+
 static void sock_watch_event(struct ev_source *src, uint32_t events)
 {
 	struct agent *a = ev_container_of(src, struct agent, sock_watch_src);
@@ -191,6 +222,7 @@ static void init_fds(struct agent *a)
 	a->route_src.fd = -1;
 	a->route.fd = a->route.query_fd = -1;
 	a->pid_src.fd = -1;
+	a->home_src.fd = a->home.fd = a->home.mounts_fd = a->home.timer_fd = -1;
 	a->sock.fd = a->sock.watch_fd = -1;
 	a->sock_watch_src.fd = -1;
 	a->netns_fd = -1;
@@ -752,6 +784,9 @@ static int agent_start(struct agent *a)
 	r = setup_pid_watch(a);
 	if (r < 0)
 		return r;
+	r = setup_home_watch(a);
+	if (r < 0)
+		return r;
 
 	/* Last: once the socket exists, wg may configure us. */
 	r = setup_uapi_socket(a, path);
@@ -781,6 +816,9 @@ static void agent_cleanup(struct agent *a)
 	close_source(a, &a->link_src);
 	route_unwatch(a);
 	close_source(a, &a->pid_src);
+	if (a->home_src.fd >= 0 && a->loop.epfd >= 0)
+		ev_del(&a->loop, &a->home_src);
+	home_watch_close(&a->home);
 	a->link.fd = -1;
 	release_netns(a);
 	if (a->udp4_src.fd >= 0 || a->udp6_src.fd >= 0 || a->udp.fd4 >= 0 || a->udp.fd6 >= 0)

@@ -13,6 +13,7 @@
 
 #include "altuntun.h"
 #include "event_loop.h"
+#include "home_watch.h"
 #include "link_watch.h"
 #include "options.h"
 #include "outer_frag.h"
@@ -54,6 +55,8 @@ struct agent {
 	struct ev_source route_src;
 	struct outer_frag frag;     /* too-large datagrams: fragment or drop (outer_frag.h) */
 	struct ev_source pid_src;   /* pidfd of --netns pid:PID when rootless (rootless.h) */
+	struct home_watch home;     /* the end of home (home_watch.h), one process only */
+	struct ev_source home_src;
 	int netns_fd;  /* --netns: the target namespace, open during start-up only */
 	int link_nsid; /* home's nsid for the namespace of the link; -1: home */
 	struct uapi_socket sock;

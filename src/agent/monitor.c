@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "daemon.h"
+#include "home_watch.h"
 #include "log.h"
 #include "monitor.h"
 #include "privsep.h"
@@ -34,6 +35,8 @@ struct monitor {
 	struct ev_source chan_src;  /* our end of the protocol process's socket */
 	struct ev_source watch_src; /* inotify on the UAPI socket's directory */
 	struct ev_source timer_src; /* the stop timeout */
+	struct ev_source home_src;  /* home_watch: the end of our home namespace */
+	struct home_watch home;
 
 	/* What every protocol process is handed (the same open files). */
 	struct uapi_socket sock;
@@ -102,6 +105,7 @@ int monitor_new(struct monitor **out, const struct agent_options *opt)
 	m->opt = opt;
 	m->loop.epfd = -1;
 	m->sig_src.fd = m->chan_src.fd = m->watch_src.fd = m->timer_src.fd = -1;
+	m->home_src.fd = m->home.fd = m->home.mounts_fd = m->home.timer_fd = -1;
 	m->sock.fd = m->sock.watch_fd = -1;
 	m->tun_fd = -1;
 	m->udp.fd4 = m->udp.fd6 = -1;
@@ -138,6 +142,7 @@ void monitor_free(struct monitor *m)
 		close(m->sig_src.fd);
 	if (m->timer_src.fd >= 0)
 		close(m->timer_src.fd);
+	home_watch_close(&m->home);
 	/* Closes the listening socket and its watch, removes the file. */
 	uapi_socket_close(&m->sock);
 	udp_close(&m->udp);
@@ -351,6 +356,7 @@ static int spawn(struct monitor *m)
 			close(m->chan_src.fd);
 		close(m->sig_src.fd);
 		close(m->timer_src.fd);
+		home_watch_close(&m->home);
 		ev_loop_close(&m->loop);
 		if (m->sock.watch_fd >= 0)
 			close(m->sock.watch_fd);
@@ -866,6 +872,20 @@ static void timer_event(struct ev_source *src, uint32_t events)
 	}
 }
 
+/* The home namespace lost its last name, or something else changed there
+ * (home_watch.h): stop if it is gone, as the Linux driver's sockets go with
+ * a dead birth namespace. */
+static void home_event(struct ev_source *src, uint32_t events)
+{
+	struct monitor *m = ev_container_of(src, struct monitor, home_src);
+	pid_t ours[2] = { getpid(), m->child };
+	char why[512];
+
+	(void)events;
+	if (home_watch_event(&m->home, ours, m->child > 0 ? 2 : 1, why, sizeof(why)))
+		monitor_stop(m, 0, why);
+}
+
 static int setup(struct monitor *m)
 {
 	sigset_t set;
@@ -907,6 +927,14 @@ static int setup(struct monitor *m)
 		m->watch_src.fd = m->sock.watch_fd;
 		m->watch_src.handler = watch_event;
 		r = ev_add(&m->loop, &m->watch_src, EPOLLIN);
+		if (r < 0)
+			return r;
+	}
+	/* Not fatal: without it, home's end does not end us (logged). */
+	if (home_watch_open(&m->home) == 0 && m->home.fd >= 0) {
+		m->home_src.fd = m->home.fd;
+		m->home_src.handler = home_event;
+		r = ev_add(&m->loop, &m->home_src, EPOLLIN);
 		if (r < 0)
 			return r;
 	}
