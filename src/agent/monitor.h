@@ -11,9 +11,9 @@
  *     in any other way than stopping by itself (at most MONITOR_RESTARTS
  *     times within MONITOR_RESTART_WINDOW_SEC, then gives up);
  *   - on SIGTERM/SIGINT stops it, waits for it, removes the UAPI socket file
- *     and exits; when the socket file is deleted, does the same; when the
- *     protocol process stops by itself (the interface was deleted), exits
- *     with its status;
+ *     and exits; when the socket file is deleted, or when the home namespace
+ *     is dead (home_watch.h), does the same; when the protocol process stops
+ *     by itself (the interface was deleted), exits with its status;
  *   - keeps only the capabilities it needs for this.
  */
 #ifndef ALTUNTUN_MONITOR_H
