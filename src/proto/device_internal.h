@@ -131,6 +131,9 @@ struct altuntun_device {
 	uint32_t fair_share;
 	uint64_t fair_share_ns;
 	bool has_fair_share;
+	/* Under load: the least time between two cookie replies to one source
+	 * (load.c: the sources share COOKIE_REPLIES_PER_SECOND). */
+	uint64_t cookie_gap_ns;
 	/* Under load: messages processed without MAC2, within the threshold. */
 	uint64_t direct_tokens_ns, direct_last_ns;
 	bool direct_started;
@@ -189,9 +192,16 @@ bool device_under_load(altuntun_device *dev, uint64_t now_ns);
  * (true whenever not under load). */
 bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
 			    bool under_load, bool *tracked);
-/* May `src` get a cookie reply now (20/s, burst 5 per tracked source)? */
+/* May `src` get a cookie reply now? A tracked source: 20/s, burst 5, and
+ * no two closer than the share of the cookie budget allows (load.c). */
 bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
 				 bool tracked);
+/* Cookie replies a second to all tracked sources together, at most (with
+ * few sources, their buckets alone keep within it). */
+#define COOKIE_REPLIES_PER_SECOND 2000
+/* The least time between two cookie replies to one of `sources` tracked
+ * sources: 0 while their buckets keep within the budget. */
+uint64_t device_cookie_gap(size_t sources);
 /* The budget of messages processed without MAC2 under load (the threshold
  * per second, a tenth of a second's worth at once). */
 bool device_direct_budget_left(altuntun_device *dev, uint64_t now_ns);

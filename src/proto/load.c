@@ -19,6 +19,16 @@
  * a send, reflected at an address that may be spoofed. Under a one-source
  * flood that is what keeps the responder ahead of its socket queue, so the
  * initiation of a legitimate peer elsewhere is read at all.
+ *
+ * The tracked sources also share a budget of COOKIE_REPLIES_PER_SECOND:
+ * with N of them and N * 20 over the budget, one source gets a reply at
+ * most every N / budget seconds (a source never answered before gets one
+ * at once). Without it, 1000 spoofed sources at 20/s each cost 20,000
+ * replies a second, each about five times a received message; the
+ * responder then read slower than the flood came and the kernel dropped
+ * datagrams from everyone, the legitimate peer's too (docs/security.md,
+ * "DoS"). A legitimate peer sends one initiation per REKEY_TIMEOUT and its
+ * entry is collected in between, so it still gets its cookie at once.
  */
 #include "device_internal.h"
 #include "ratelimiter.h"
@@ -27,6 +37,14 @@
 #define FAIR_SHARE_INTERVAL_NS (NS_PER_SEC / 10)
 /* The direct budget holds this long a time's worth of the threshold. */
 #define DIRECT_BURST_NS (NS_PER_SEC / 10)
+
+uint64_t device_cookie_gap(size_t sources)
+{
+	/* Few sources: their buckets alone keep within the budget. */
+	if (sources * RATELIMIT_PER_SECOND <= COOKIE_REPLIES_PER_SECOND)
+		return 0;
+	return sources * NS_PER_SEC / COOKIE_REPLIES_PER_SECOND;
+}
 
 bool device_under_load(altuntun_device *dev, uint64_t now_ns)
 {
@@ -64,6 +82,7 @@ bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct 
 	}
 	if (!dev->has_fair_share || now_ns - dev->fair_share_ns >= FAIR_SHARE_INTERVAL_NS) {
 		dev->fair_share = ratelimiter_fair_share(dev->talkers, now_ns, dev->load_threshold);
+		dev->cookie_gap_ns = device_cookie_gap(ratelimiter_entries(dev->talkers));
 		dev->fair_share_ns = now_ns;
 		dev->has_fair_share = true;
 	}
@@ -75,7 +94,7 @@ bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const st
 				 bool tracked)
 {
 	/* Untracked: one of very many sources, each sending little. */
-	return !tracked || ratelimiter_allow(dev->talkers, now_ns, src);
+	return !tracked || ratelimiter_allow_spaced(dev->talkers, now_ns, src, dev->cookie_gap_ns);
 }
 
 /* Token bucket in nanoseconds of credit, as the rate limiter's. */

@@ -42,6 +42,8 @@ struct rl_entry {
 	uint64_t seen_ns; /* last use of any kind: idle entries are collected */
 	uint64_t window_start_ns;
 	uint32_t count_current, count_previous;
+	uint64_t allowed_ns; /* last ratelimiter_allow_spaced() that said yes */
+	bool was_allowed;
 };
 
 struct ratelimiter {
@@ -245,18 +247,28 @@ static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const st
 	return insert(rl, bucket, key, now_ns);
 }
 
-bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src)
+bool ratelimiter_allow_spaced(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			      uint64_t gap_ns)
 {
 	bool is_new;
 	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
 
 	if (!e)
 		return false;
-	if (is_new) {
+	if (e->was_allowed && now_ns >= e->allowed_ns && now_ns - e->allowed_ns < gap_ns)
+		return false; /* too soon: no token taken */
+	if (is_new)
 		e->tokens -= PACKET_COST;
-		return true;
-	}
-	return take_token(e, now_ns);
+	else if (!take_token(e, now_ns))
+		return false;
+	e->was_allowed = true;
+	e->allowed_ns = now_ns;
+	return true;
+}
+
+bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src)
+{
+	return ratelimiter_allow_spaced(rl, now_ns, src, 0);
 }
 
 static uint32_t rate_estimate(const struct rl_entry *e, uint64_t now_ns)

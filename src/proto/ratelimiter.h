@@ -31,6 +31,13 @@ void ratelimiter_free(struct ratelimiter *rl);
 /* true if a handshake message from `src` may be processed now. */
 bool ratelimiter_allow(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src);
 /*
+ * As ratelimiter_allow, and also false (no token taken) when this source
+ * was last allowed by this function less than gap_ns ago: its rate is then
+ * at most one per gap_ns, whatever its bucket holds.
+ */
+bool ratelimiter_allow_spaced(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			      uint64_t gap_ns);
+/*
  * Counts a handshake message from `src` and sets *rate to the source's
  * messages per second (this one included: a two-window estimate). false if
  * the source cannot be tracked (bad family, table full).

@@ -206,8 +206,12 @@ TEST(flood_many_sources_everyone_pays_the_cookie_round_trip)
 			answered = P.now.mono_ns - start;
 	}
 	CHECK_EQ(t.processed, THRESHOLD);
-	CHECK_EQ(t.cookie_required, sent - THRESHOLD);
-	CHECK_EQ(P.b.out.stray_cookie_replies, sent - THRESHOLD);
+	CHECK_EQ(t.cookie_required + t.rate_limited, sent - THRESHOLD);
+	CHECK_EQ(P.b.out.stray_cookie_replies, t.cookie_required);
+	/* The sources without a place in the table (1808) are answered every
+	 * time; the tracked ones share the cookie budget after their first. */
+	CHECK(t.cookie_required <= RATELIMIT_MAX_ENTRIES +
+					   8 * (COOKIE_REPLIES_PER_SECOND + 10000 - RATELIMIT_MAX_ENTRIES));
 	/* A paid too: one cookie, then its retransmission with MAC2 got in. */
 	CHECK_EQ(P.b.out.cookie_replies, 1);
 	CHECK_EQ(P.b.out.responses, 1);
@@ -216,6 +220,67 @@ TEST(flood_many_sources_everyone_pays_the_cookie_round_trip)
 	CHECK(answered <= REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX + 2 * MS);
 	altuntun_device_free(f.dev);
 	pair_free(&P);
+}
+
+TEST(flood_thousand_sources_share_the_cookie_budget)
+{
+	struct flooder f;
+	struct tally t = { 0 };
+	uint64_t sent = 0, start = 0, answered = 0, cookies_2s = 0, cookies_7s = 0;
+
+	setup();
+	flooder_init(&f);
+	/* 1000 sources (all in the table), 20,000/s in turn: 20 a second each,
+	 * each one at the per-source cookie rate. Alone, their buckets would
+	 * let 20,000 cookie replies a second out; they share 2000. */
+	for (uint64_t ms = 0; ms < 8000; ms++) {
+		for (int k = 0; k < 20; k++, sent++) {
+			struct altuntun_endpoint from = source(0x0a150000 + (uint32_t)(sent % 1000), 5000);
+
+			deliver_to_b(&from, f.msg, sizeof(f.msg), &t);
+		}
+		if (ms == 1000) {
+			start = P.now.mono_ns;
+			CHECK_EQ(pair_send_ip(&P, &P.a, 84), ALTUNTUN_QUEUED);
+		}
+		if (ms == 2000)
+			cookies_2s = P.b.out.stray_cookie_replies;
+		if (ms == 7000)
+			cookies_7s = P.b.out.stray_cookie_replies;
+		pair_advance(&P, MS);
+		pair_tick(&P);
+		pair_flush(&P);
+		if (!answered && P.b.out.responses)
+			answered = P.now.mono_ns - start;
+	}
+	CHECK_EQ(t.processed, THRESHOLD);
+	CHECK_EQ(t.cookie_required + t.rate_limited, sent - THRESHOLD);
+	CHECK_EQ(P.b.out.stray_cookie_replies, t.cookie_required);
+	/* Five seconds of steady flood: one reply per source every 0.5 s. */
+	CHECK(cookies_7s - cookies_2s >= 5 * COOKIE_REPLIES_PER_SECOND - 1000);
+	CHECK(cookies_7s - cookies_2s <= 5 * COOKIE_REPLIES_PER_SECOND + 1000);
+	/* A, a new source, gets its cookie at once and is in one round trip
+	 * later, as under a flood from few sources. */
+	CHECK_EQ(P.b.out.cookie_replies, 1);
+	CHECK_EQ(P.b.out.responses, 1);
+	CHECK_EQ(P.b.delivered, 1);
+	CHECK(answered >= REKEY_TIMEOUT);
+	CHECK(answered <= REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX + 2 * MS);
+	altuntun_device_free(f.dev);
+	pair_free(&P);
+}
+
+TEST(flood_cookie_gap_grows_with_the_sources)
+{
+	/* Up to budget / 20 sources their own buckets (20/s) keep within it. */
+	CHECK_EQ(device_cookie_gap(1), 0);
+	CHECK_EQ(device_cookie_gap(COOKIE_REPLIES_PER_SECOND / RATELIMIT_PER_SECOND), 0);
+	CHECK_EQ(device_cookie_gap(COOKIE_REPLIES_PER_SECOND / RATELIMIT_PER_SECOND + 1),
+		 (COOKIE_REPLIES_PER_SECOND / RATELIMIT_PER_SECOND + 1) * SEC /
+			 COOKIE_REPLIES_PER_SECOND);
+	CHECK_EQ(device_cookie_gap(1000), SEC * 1000 / COOKIE_REPLIES_PER_SECOND);
+	CHECK_EQ(device_cookie_gap(RATELIMIT_MAX_ENTRIES),
+		 SEC * RATELIMIT_MAX_ENTRIES / COOKIE_REPLIES_PER_SECOND);
 }
 
 TEST(flood_light_sources_share_the_direct_budget)

@@ -450,3 +450,48 @@ TEST(ratelimiter_count_table_full)
 	CHECK_EQ(rate, 1);
 	ratelimiter_free(rl);
 }
+
+static bool allow_spaced(struct ratelimiter *rl, uint64_t now, const struct sockaddr_storage *ss,
+			 uint64_t gap)
+{
+	return ratelimiter_allow_spaced(rl, now, (const struct sockaddr *)ss, gap);
+}
+
+TEST(ratelimiter_spaced_at_most_one_per_gap)
+{
+	struct ratelimiter *rl = ratelimiter_new();
+	struct sockaddr_storage a = v4(0x0a000001, 1), b = v4(0x0a000002, 1);
+	uint64_t gap = SEC / 2, now = T0;
+	int passed = 0;
+
+	CHECK(rl);
+	/* A source never allowed before passes at once, then not within the gap. */
+	CHECK(allow_spaced(rl, now, &a, gap));
+	CHECK(!allow_spaced(rl, now + gap - 1, &a, gap));
+	CHECK(allow_spaced(rl, now + gap, &a, gap));
+	/* Another source has its own time. */
+	CHECK(allow_spaced(rl, now + 1, &b, gap));
+	/* Ten seconds of trying every millisecond: one per gap exactly. */
+	now += gap;
+	for (int ms = 1; ms <= 10000; ms++)
+		passed += allow_spaced(rl, now + (uint64_t)ms * 1000000, &a, gap);
+	CHECK_EQ(passed, 20);
+	ratelimiter_free(rl);
+}
+
+TEST(ratelimiter_spaced_refusal_takes_no_token)
+{
+	struct ratelimiter *rl = ratelimiter_new();
+	struct sockaddr_storage a = v4(0xc0000201, 1);
+
+	CHECK(rl);
+	/* Refused by the gap many times: the bucket is still full after. */
+	CHECK(allow_spaced(rl, T0, &a, SEC));
+	for (int i = 0; i < 100; i++)
+		CHECK(!allow_spaced(rl, T0 + 1 + (uint64_t)i, &a, SEC));
+	CHECK_EQ(drain(rl, T0 + SEC, &a), RATELIMIT_BURST);
+	/* A gap shorter than the bucket's cost changes nothing: the bucket rules. */
+	CHECK(!allow_spaced(rl, T0 + SEC, &a, 1));
+	CHECK(allow_spaced(rl, T0 + SEC + COST, &a, 1));
+	ratelimiter_free(rl);
+}
