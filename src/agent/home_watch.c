@@ -166,7 +166,7 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 	struct home_facts f = { 0 };
 	struct epoll_event evs[2];
 	struct netns_tasks t;
-	char detail[160] = "", hidden[160] = "";
+	char detail[192] = "", hidden[160] = "";
 	enum home_verdict v;
 	bool hides = false;
 	uint64_t x;
