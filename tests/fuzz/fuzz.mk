@@ -35,12 +35,20 @@ COMMON_OBJ := $(O)/tests/fuzz/fuzz_common.o
 # The UAPI's interface side, shared with the unit tests.
 FAKE_IFACE_OBJ := $(O)/tests/unit/fake_iface.o
 RX_OBJ := $(O)/tests/fuzz/rx_world.o
+# fuzz_inner: the agent's packet code, the target's parts, a reference checksum.
+INNER_AGENT_OBJ := $(O)/src/agent/offload.o $(O)/src/agent/icmp_error.o $(O)/src/agent/loop_guard.o
+INNER_PKT_OBJ := $(O)/tests/fuzz/inner_pkt.o $(O)/tests/unit/ref_csum.o
+INNER_OBJ := $(O)/tests/fuzz/fuzz_inner.o $(O)/tests/fuzz/inner_coalesce.o \
+	$(O)/tests/fuzz/inner_split.o $(O)/tests/fuzz/inner_icmp.o $(O)/tests/fuzz/inner_loop.o \
+	$(INNER_PKT_OBJ) $(INNER_AGENT_OBJ)
 
-TARGETS := $(B)/fuzz_receive $(B)/fuzz_send $(B)/fuzz_uapi $(B)/fuzz_config_json $(B)/fuzz_cni
+TARGETS := $(B)/fuzz_receive $(B)/fuzz_send $(B)/fuzz_uapi $(B)/fuzz_config_json $(B)/fuzz_cni \
+	$(B)/fuzz_inner
 ALL_OBJ := $(PROTO_OBJ) $(UAPI_OBJ) $(COMMON_OBJ) $(FAKE_IFACE_OBJ) $(RX_OBJ) $(CNI_OBJ) \
 	$(O)/tests/fuzz/fuzz_receive.o $(O)/tests/fuzz/fuzz_send.o \
 	$(O)/tests/fuzz/fuzz_uapi.o $(O)/tests/fuzz/make-corpus.o \
-	$(O)/tests/fuzz/fuzz_config_json.o $(O)/tests/fuzz/fuzz_cni.o
+	$(O)/tests/fuzz/fuzz_config_json.o $(O)/tests/fuzz/fuzz_cni.o \
+	$(INNER_OBJ) $(O)/tests/fuzz/inner_seeds.o
 
 .PHONY: all
 all: $(TARGETS) $(B)/make-corpus
@@ -73,7 +81,11 @@ $(B)/fuzz_config_json: $(O)/tests/fuzz/fuzz_config_json.o $(FAKE_IFACE_OBJ) $(CO
 $(B)/fuzz_cni: $(O)/tests/fuzz/fuzz_cni.o $(CNI_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS) -ljansson -ldl
 
-$(B)/make-corpus: $(O)/tests/fuzz/make-corpus.o $(RX_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+$(B)/fuzz_inner: $(INNER_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+	$(FUZZ_CC) $(SAN_LINK) -o $@ $^ $(LIBS)
+
+$(B)/make-corpus: $(O)/tests/fuzz/make-corpus.o $(O)/tests/fuzz/inner_seeds.o $(INNER_PKT_OBJ) \
+		$(RX_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(FUZZ_CC) $(SAN_TOOL) -o $@ $^ $(LIBS)
 
 -include $(ALL_OBJ:.o=.d)

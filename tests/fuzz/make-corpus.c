@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * make-corpus [-v] OUTDIR: writes seed inputs into OUTDIR/fuzz_receive,
- * OUTDIR/fuzz_send and OUTDIR/fuzz_uapi; -v tells what each fuzz_receive
- * seed makes the device do.
+ * OUTDIR/fuzz_send, OUTDIR/fuzz_uapi and OUTDIR/fuzz_inner (inner_seeds.c);
+ * -v tells what each fuzz_receive seed makes the device do.
  *
  * A fuzz_receive seed is a whole exchange between the fuzzed device D
  * (rx_world.c) and real peers P1 and P2 run here, each with its own random
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "inner_seeds.h"
 #include "rx_world.h"
 
 #define SEED_MAX (64 * 1024)
@@ -90,7 +91,8 @@ static void make_dir(const char *path)
 
 static void make_dirs(void)
 {
-	static const char *const targets[] = {"fuzz_receive", "fuzz_send", "fuzz_uapi"};
+	static const char *const targets[] = {"fuzz_receive", "fuzz_send", "fuzz_uapi",
+						     "fuzz_inner"};
 	char path[4096];
 
 	make_dir(out_dir);
@@ -878,5 +880,6 @@ int main(int argc, char **argv)
 	receive_seeds(verbose);
 	send_seeds();
 	uapi_seeds();
+	inner_seeds(write_file);
 	return 0;
 }
