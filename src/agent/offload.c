@@ -405,9 +405,11 @@ static bool can_append(const struct gro_batch *b, const struct gro_group *g,
 		return false;
 	if (rd32(p + l4 + 4) != g->next_seq)
 		return false;
-	/* Same ACK, header length, flags (but PSH), window and options. */
+	/* Same ACK, header length, flags (but PSH), window, urgent pointer
+	 * (meaningless without URG, but split again the segments would all
+	 * get the first one's) and options. */
 	if (memcmp(hp + l4 + 8, p + l4 + 8, 5) || (flags & ~TCP_PSH) != hp[l4 + 13] ||
-	    memcmp(hp + l4 + 14, p + l4 + 14, 2) ||
+	    memcmp(hp + l4 + 14, p + l4 + 14, 2) || memcmp(hp + l4 + 18, p + l4 + 18, 2) ||
 	    memcmp(hp + l4 + 20, p + l4 + 20, it->hdr_len - l4 - 20))
 		return false;
 	if (l4 == 20) {
@@ -422,6 +424,34 @@ static bool can_append(const struct gro_batch *b, const struct gro_group *g,
 			return false;
 	}
 	return true;
+}
+
+/* TCP in a form never coalesced (IPv4 options or a fragment, a length
+ * that does not match, IPv6 extension headers, a bad header): a packet of
+ * an open group's flow, maybe, that later segments must not overtake. The
+ * groups between the same addresses stop growing (the ports may not be
+ * there to tell the flows apart). */
+static void close_odd_tcp(struct gro_batch *b, const uint8_t *p, size_t len)
+{
+	size_t l4, off, alen, k = 0;
+
+	if (len >= 20 && p[0] >> 4 == 4 && p[9] == IPPROTO_TCP) {
+		l4 = 20, off = 12, alen = 8;
+	} else if (len >= 40 && p[0] >> 4 == 6 &&
+		   (p[6] == IPPROTO_TCP || p[6] == IPPROTO_HOPOPTS || p[6] == IPPROTO_ROUTING ||
+		    p[6] == IPPROTO_FRAGMENT || p[6] == IPPROTO_DSTOPTS || p[6] == IPPROTO_AH)) {
+		l4 = 40, off = 8, alen = 32;
+	} else {
+		return;
+	}
+	while (k < b->nopen) {
+		const struct gro_item *h = &b->items[b->groups[b->open[k]].head];
+
+		if (h->l4_off == l4 && !memcmp(h->pkt + off, p + off, alen))
+			close_open(b, k);
+		else
+			k++;
+	}
 }
 
 bool gro_add(struct gro_batch *b, uint8_t *pkt, size_t len)
@@ -467,6 +497,7 @@ bool gro_add(struct gro_batch *b, uint8_t *pkt, size_t len)
 		}
 	} else {
 		mergeable = false;
+		close_odd_tcp(b, pkt, len);
 	}
 	g = &b->groups[b->ngroups];
 	g->head = g->tail = i;

@@ -81,6 +81,27 @@ static void coalesce(const char *src, const char *dst, size_t mss, unsigned more
 	put_pkt(len, len);
 }
 
+/* A batch of whole segments of one flow in sequence, given byte by byte
+ * (for the fuzzer to change any field of any of them). */
+static void coalesce_raw(const char *src, const char *dst, size_t mss, unsigned count)
+{
+	size_t l4 = strchr(src, ':') ? 40 : 20, len = 0;
+
+	put8(INNER_COALESCE);
+	put8((uint8_t)count);
+	for (unsigned i = 0; i < count; i++) {
+		len = inner_build(pkt, sizeof(pkt), src, dst, IPPROTO_TCP, 40000, 443, 0, mss);
+		inner_put32(pkt + l4 + 4, 0x10000000 + (uint32_t)(i * mss));
+		if (l4 == 20) {
+			inner_put16(pkt + 4, (uint16_t)(0x1234 + i));
+			inner_set_ipv4_csum(pkt);
+		}
+		inner_set_l4_csum(pkt, len, l4, IPPROTO_TCP, 16);
+		put8(0);
+		put_pkt(len, len);
+	}
+}
+
 /* A super-packet read from the TUN, with its header. */
 static void split(uint8_t gso_type, bool partial, const char *src, const char *dst,
 		  uint8_t proto, size_t payload, uint16_t gso_size)
@@ -126,6 +147,9 @@ void inner_seeds(inner_seed_writer write)
 	emit(write, "gen-coalesce-v6");
 	coalesce("10.0.0.1", "10.0.0.2", 100, 70); /* more than a super-packet takes */
 	emit(write, "gen-coalesce-many");
+	coalesce_raw("10.0.0.1", "10.0.0.2", 200, 4);
+	coalesce_raw("fd00::1", "fd00::2", 120, 3);
+	emit(write, "gen-coalesce-raw");
 
 	split(VIRTIO_NET_HDR_GSO_TCPV4, true, "10.0.0.1", "10.0.0.2", IPPROTO_TCP, 20000, 1448);
 	emit(write, "gen-tso4");

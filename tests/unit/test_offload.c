@@ -601,6 +601,69 @@ TEST(offload_gro_batch_full)
 	CHECK_EQ(b.ngroups, GRO_MAX_PACKETS);
 }
 
+/* fuzz_inner found (tests/fuzz/crashes/fuzz_inner-urgent-pointer-lost): a
+ * segment whose urgent pointer differed (URG clear) was coalesced, and split
+ * again it came back with the first segment's. */
+TEST(offload_gro_urgent_pointer_kept)
+{
+	static struct gro_batch b;
+	size_t n = split(AF_INET, 3 * 1000, 1000, 0x10);
+
+	put16(seg_buf[1] + 20 + 18, 1);
+	gro_init(&b);
+	for (size_t i = 0; i < n; i++)
+		CHECK(gro_add(&b, seg_buf[i], seg_len[i]));
+	CHECK_EQ(b.ngroups, 3);
+	for (size_t g = 0; g < b.ngroups; g++)
+		CHECK_EQ(b.groups[g].count, 1);
+}
+
+/* fuzz_inner found (tests/fuzz/crashes/fuzz_inner-ack-with-ip-options-
+ * overtaken): a TCP packet of the flow that is never coalesced (here an
+ * ACK with IPv4 options) did not close the flow's group, so the next
+ * segment joined the group and was written before it. */
+TEST(offload_gro_odd_tcp_not_overtaken)
+{
+	static struct gro_batch b;
+	uint8_t ack[20 + 4 + 32], udp[100];
+	struct virtio_net_hdr uh;
+	size_t n = split(AF_INET, 2 * 1000, 1000, 0x10), ul;
+
+	CHECK_EQ(n, 2);
+	memcpy(ack, seg_buf[1], 20);
+	ack[0] = 0x46;
+	put16(ack + 2, sizeof(ack));
+	memcpy(ack + 20, "\x01\x01\x01\x00", 4);
+	memcpy(ack + 24, seg_buf[1] + 20, 32);
+	gro_init(&b);
+	CHECK(gro_add(&b, seg_buf[0], seg_len[0]));
+	CHECK(gro_add(&b, ack, sizeof(ack)));
+	CHECK(gro_add(&b, seg_buf[1], seg_len[1]));
+	CHECK_EQ(b.ngroups, 3);
+	CHECK(b.groups[0].head == 0 && b.groups[1].head == 1 && b.groups[2].head == 2);
+
+	/* IPv6 with an extension header: the same. */
+	n = split(AF_INET6, 2 * 1000, 1000, 0x10);
+	memcpy(ack, seg_buf[1], 40);
+	ack[6] = 0; /* hop-by-hop options */
+	gro_init(&b);
+	CHECK(gro_add(&b, seg_buf[0], seg_len[0]));
+	CHECK(gro_add(&b, ack, 48));
+	CHECK(gro_add(&b, seg_buf[1], seg_len[1]));
+	CHECK_EQ(b.ngroups, 3);
+
+	/* UDP between the same addresses closes nothing. */
+	n = split(AF_INET, 2 * 1000, 1000, 0x10);
+	ul = make_udp(udp, AF_INET, 50, 0, &uh);
+	memcpy(udp + 12, seg_buf[0] + 12, 8);
+	gro_init(&b);
+	CHECK(gro_add(&b, seg_buf[0], seg_len[0]));
+	CHECK(gro_add(&b, udp, ul));
+	CHECK(gro_add(&b, seg_buf[1], seg_len[1]));
+	CHECK_EQ(b.ngroups, 2);
+	CHECK_EQ(b.groups[0].count, 2);
+}
+
 /* ---- turning offloads off ---- */
 
 TEST(offload_options)
