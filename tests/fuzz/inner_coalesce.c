@@ -139,7 +139,10 @@ static void check_segment(const uint8_t *seg, size_t len, const struct pkt *in, 
 			continue;
 		if (v4 && (i == 4 || i == 5) && (o[6] & 0x40))
 			continue; /* DF: the identification means nothing */
-		if (v4 && (i == 10 || i == 11) && !inner_ipv4_header_ok(o, in->len))
+		/* The header checksum: right below, whatever it was; the same
+		 * unless the input's was wrong or the identification changed. */
+		if (v4 && (i == 10 || i == 11) &&
+		    (!inner_ipv4_header_ok(o, in->len) || memcmp(seg + 4, o + 4, 2)))
 			continue;
 		if ((i == l4 + 16 || i == l4 + 17) && !inner_l4_csum_ok(o, in->len, l4, IPPROTO_TCP))
 			continue;
