@@ -64,8 +64,11 @@ run_restart() {
 	kill -KILL "$TP_PID_B"
 	t_kill=$SECONDS
 	wait "$TP_PID_B" 2>/dev/null || true
-	# wireguard-go leaves its socket behind when killed; its TUN goes with it.
+	# wireguard-go leaves its socket behind when killed; its TUN goes with it,
+	# but not always at once: a new one of the same name fails until then.
 	rm -f "$WG_RUN_DIR/$TP_IF_B.sock"
+	wait_for 5 no_link_in "$TP_NS_B" "$TP_IF_B" ||
+		result FAIL "restart: the killed wireguard-go's $TP_IF_B still exists after 5 s"
 	start_wggo "$TP_NS_B" "$TP_IF_B" "$FLAVOUR"
 	tunnel_pair_config_b
 	addr "$TP_NS_B" "$TP_IF_B" "$TP_IN_B/24"
