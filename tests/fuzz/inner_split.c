@@ -91,7 +91,7 @@ static void check_segment(const struct layout *lo, const uint8_t *pkt, const uin
 			  size_t seglen, size_t off, unsigned index, bool last)
 {
 	const uint8_t *l4 = seg + lo->l4, *o4 = pkt + lo->l4;
-	uint8_t flags = o4[13];
+	uint8_t flags = lo->proto == IPPROTO_TCP ? o4[13] : 0;
 
 	for (size_t i = 0; i < lo->hdr; i++) {
 		bool ip_len = lo->v4 ? (i >= 2 && i < 6) || i == 10 || i == 11 : i == 4 || i == 5;
