@@ -51,6 +51,9 @@ void cookie_checker_wipe(struct cookie_checker *c);
 enum cookie_mac_state cookie_checker_validate(struct cookie_checker *c, const uint8_t *msg,
 					      size_t len, const struct sockaddr *src,
 					      bool check_mac2, uint64_t now_ns);
+/* Whether a handshake message carries a MAC2 at all: a sender without a
+ * cookie leaves it zero (a real one is zero with probability 2^-128). */
+bool cookie_has_mac2(const uint8_t *msg, size_t len);
 /* Builds the reply to a message that needs a cookie. */
 void cookie_checker_create_reply(struct cookie_checker *c, struct message_cookie_reply *reply,
 				 const uint8_t *msg, size_t len, uint32_t receiver_index,

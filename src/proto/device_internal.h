@@ -192,6 +192,10 @@ bool device_under_load(altuntun_device *dev, uint64_t now_ns);
  * (true whenever not under load). */
 bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,
 			    bool under_load, bool *tracked);
+/* Under load, before MAC1, for a message without MAC2: true if `src` is
+ * over its (current) fair share and not due a cookie reply, so the message
+ * is refused anyway; it is then counted as a MAC1-valid one would be. */
+bool device_source_held(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src);
 /* May `src` get a cookie reply now? A tracked source: 20/s, burst 5, and
  * no two closer than the share of the cookie budget allows (load.c). */
 bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,

@@ -29,6 +29,15 @@
  * datagrams from everyone, the legitimate peer's too (docs/security.md,
  * "DoS"). A legitimate peer sends one initiation per REKEY_TIMEOUT and its
  * entry is collected in between, so it still gets its cookie at once.
+ *
+ * A message without MAC2 from a source already over its share and not due
+ * a cookie reply is refused whatever its MAC1 says, so under load it is
+ * refused before the MAC1 is computed (device_source_held): most of a
+ * many-source flood then costs a table lookup, not a BLAKE2s too (a
+ * quarter of the responder's time before). It is counted in its source's
+ * rate all the same, unverified: a sender without our public key can keep
+ * a source it spoofs over its share, which only makes that source pay the
+ * cookie round trip, as every source does under a many-source flood.
  */
 #include "device_internal.h"
 #include "ratelimiter.h"
@@ -88,6 +97,15 @@ bool device_source_is_light(altuntun_device *dev, uint64_t now_ns, const struct 
 	}
 	/* An untracked source (the table is full) is one of very many. */
 	return tracked && rate < dev->fair_share;
+}
+
+bool device_source_held(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src)
+{
+	/* The share must be current: the full path computes it again. */
+	if (!dev->has_fair_share || now_ns - dev->fair_share_ns >= FAIR_SHARE_INTERVAL_NS)
+		return false;
+	return ratelimiter_count_if_held(dev->talkers, now_ns, src, dev->fair_share,
+					 dev->cookie_gap_ns);
 }
 
 bool device_cookie_reply_allowed(altuntun_device *dev, uint64_t now_ns, const struct sockaddr *src,

@@ -221,9 +221,9 @@ static struct rl_entry *insert(struct ratelimiter *rl, uint32_t bucket,
 	return e;
 }
 
-/* The entry of `src`, made if new; NULL if the source cannot have one. */
-static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
-			       bool *is_new)
+/* The entry of `src`, made if new and `make`; NULL if there is none. */
+static struct rl_entry *find(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			     bool make, bool *is_new)
 {
 	uint8_t key[SRC_KEY_LEN];
 	uint32_t bucket;
@@ -243,8 +243,32 @@ static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const st
 			return e;
 		}
 	}
+	if (!make)
+		return NULL;
 	*is_new = true;
 	return insert(rl, bucket, key, now_ns);
+}
+
+static struct rl_entry *lookup(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			       bool *is_new)
+{
+	return find(rl, now_ns, src, true, is_new);
+}
+
+/* Allowed by ratelimiter_allow_spaced() less than gap_ns ago. */
+static bool too_soon(const struct rl_entry *e, uint64_t now_ns, uint64_t gap_ns)
+{
+	return e->was_allowed && now_ns >= e->allowed_ns && now_ns - e->allowed_ns < gap_ns;
+}
+
+/* Whether take_token() would succeed now (nothing changed). */
+static bool token_ready(const struct rl_entry *e, uint64_t now_ns)
+{
+	uint64_t elapsed = now_ns > e->last_ns ? now_ns - e->last_ns : 0;
+
+	if (elapsed > TOKEN_MAX)
+		elapsed = TOKEN_MAX;
+	return e->tokens + elapsed >= PACKET_COST;
 }
 
 bool ratelimiter_allow_spaced(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
@@ -255,8 +279,8 @@ bool ratelimiter_allow_spaced(struct ratelimiter *rl, uint64_t now_ns, const str
 
 	if (!e)
 		return false;
-	if (e->was_allowed && now_ns >= e->allowed_ns && now_ns - e->allowed_ns < gap_ns)
-		return false; /* too soon: no token taken */
+	if (too_soon(e, now_ns, gap_ns))
+		return false; /* no token taken */
 	if (is_new)
 		e->tokens -= PACKET_COST;
 	else if (!take_token(e, now_ns))
@@ -283,26 +307,55 @@ static uint32_t rate_estimate(const struct rl_entry *e, uint64_t now_ns)
 	       (uint32_t)(e->count_previous * (NSEC_PER_SEC - elapsed) / NSEC_PER_SEC);
 }
 
-bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
-		       uint32_t *rate)
+/* Starts a new counting window once the current one is a second old. */
+static void roll_window(struct rl_entry *e, uint64_t now_ns)
 {
-	bool is_new;
-	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
-	uint64_t elapsed;
+	uint64_t elapsed = now_ns > e->window_start_ns ? now_ns - e->window_start_ns : 0;
 
-	*rate = 0;
-	if (!e)
-		return false;
-	elapsed = now_ns > e->window_start_ns ? now_ns - e->window_start_ns : 0;
 	if (elapsed >= NSEC_PER_SEC) {
 		e->count_previous = elapsed < 2 * NSEC_PER_SEC ? e->count_current : 0;
 		e->count_current = 0;
 		e->window_start_ns = now_ns;
 	}
+}
+
+static void count_one(struct rl_entry *e)
+{
 	/* Half the range: the estimate adds a share of the previous window. */
 	if (e->count_current < UINT32_MAX / 2)
 		e->count_current++;
+}
+
+bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+		       uint32_t *rate)
+{
+	bool is_new;
+	struct rl_entry *e = lookup(rl, now_ns, src, &is_new);
+
+	*rate = 0;
+	if (!e)
+		return false;
+	roll_window(e, now_ns);
+	count_one(e);
 	*rate = rate_estimate(e, now_ns);
+	return true;
+}
+
+bool ratelimiter_count_if_held(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			       uint32_t level, uint64_t gap_ns)
+{
+	bool is_new;
+	struct rl_entry *e = find(rl, now_ns, src, false, &is_new);
+
+	if (!e)
+		return false;
+	roll_window(e, now_ns);
+	/* ratelimiter_count() would make the rate one more. */
+	if ((uint64_t)rate_estimate(e, now_ns) + 1 < level)
+		return false;
+	if (!too_soon(e, now_ns, gap_ns) && token_ready(e, now_ns))
+		return false;
+	count_one(e);
 	return true;
 }
 

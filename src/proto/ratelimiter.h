@@ -45,6 +45,14 @@ bool ratelimiter_allow_spaced(struct ratelimiter *rl, uint64_t now_ns, const str
 bool ratelimiter_count(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
 		       uint32_t *rate);
 /*
+ * For a source already in the table whose rate, counting this message,
+ * would be `level` or more and which ratelimiter_allow_spaced(gap_ns) would
+ * refuse now: counts the message (as ratelimiter_count) and returns true.
+ * Otherwise changes nothing but the counting window and returns false.
+ */
+bool ratelimiter_count_if_held(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,
+			       uint32_t level, uint64_t gap_ns);
+/*
  * The max-min fair share of `budget` messages per second among the counted
  * sources: the largest level L with sum(min(rate, L)) <= budget, so a
  * source at L or above takes all of its share. UINT32_MAX if all of them

@@ -105,6 +105,9 @@ static int receive_handshake(altuntun_device *dev, struct altuntun_now now,
 	if (!dev->has_identity)
 		return ALTUNTUN_ERR_NO_PRIVATE_KEY;
 	under_load = device_under_load(dev, now.mono_ns);
+	if (under_load && !cookie_has_mac2(buf, len) &&
+	    device_source_held(dev, now.mono_ns, &from->addr.sa))
+		return ALTUNTUN_ERR_RATE_LIMITED;
 	mac = cookie_checker_validate(&dev->cookie, buf, len, &from->addr.sa, under_load,
 				      now.mono_ns);
 	if (mac == COOKIE_INVALID_MAC)

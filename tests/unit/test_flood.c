@@ -381,3 +381,37 @@ TEST(flood_with_wrong_mac2_needs_a_cookie_too)
 	altuntun_device_free(f.dev);
 	pair_free(&P);
 }
+
+TEST(flood_held_source_refused_before_mac1)
+{
+	struct flooder f;
+	struct altuntun_endpoint from = source(0xc6336407, 4444), other = source(0xcb007300, 1);
+	struct tally t = { 0 };
+	uint8_t bad[sizeof(struct message_initiation)];
+	struct altuntun_out out;
+
+	setup();
+	flooder_init(&f);
+	flood(&from, f.msg, 2000, 50 * US, &t);
+	CHECK_EQ(t.cookie_required, RATELIMIT_BURST + 1);
+	/* Its bucket is empty: whatever the MAC1, the flooder is refused
+	 * before it is computed, and counted. */
+	memcpy(bad, f.msg, sizeof(bad));
+	bad[sizeof(bad) - 2 * MAC_LEN] ^= 1;
+	CHECK_EQ(altuntun_receive(P.b.dev, P.now, &from, bad, sizeof(bad), &out),
+		 ALTUNTUN_ERR_RATE_LIMITED);
+	/* A source not over its share is checked: a bad MAC1 is a bad MAC1. */
+	memcpy(bad, f.msg, sizeof(bad));
+	bad[sizeof(bad) - 2 * MAC_LEN] ^= 1;
+	CHECK_EQ(altuntun_receive(P.b.dev, P.now, &other, bad, sizeof(bad), &out),
+		 ALTUNTUN_ERR_BAD_MAC1);
+	/* A message carrying a MAC2 always goes the whole way (a wrong MAC2
+	 * is then no cookie; the flooder's bucket is still empty). */
+	memcpy(bad, f.msg, sizeof(bad));
+	memset(bad + sizeof(bad) - MAC_LEN, 0xa5, MAC_LEN);
+	bad[sizeof(bad) - 2 * MAC_LEN] ^= 1;
+	CHECK_EQ(altuntun_receive(P.b.dev, P.now, &from, bad, sizeof(bad), &out),
+		 ALTUNTUN_ERR_BAD_MAC1);
+	altuntun_device_free(f.dev);
+	pair_free(&P);
+}

@@ -495,3 +495,35 @@ TEST(ratelimiter_spaced_refusal_takes_no_token)
 	CHECK(allow_spaced(rl, T0 + SEC + COST, &a, 1));
 	ratelimiter_free(rl);
 }
+
+TEST(ratelimiter_count_if_held_only_over_level_and_not_due)
+{
+	struct ratelimiter *rl = ratelimiter_new();
+	struct sockaddr_storage a = v4(0x0a000001, 1), nobody = v4(0x0a000009, 1);
+	uint64_t gap = SEC / 2;
+	uint32_t rate = 0;
+
+	CHECK(rl);
+	/* Not in the table: not held, and not added either. */
+	CHECK(!ratelimiter_count_if_held(rl, T0, (const struct sockaddr *)&nobody, 0, gap));
+	CHECK_EQ(ratelimiter_entries(rl), 0);
+	/* 10 messages counted; a bucket never used is due a token. */
+	for (int i = 0; i < 10; i++)
+		count(rl, T0, &a);
+	CHECK(!ratelimiter_count_if_held(rl, T0, (const struct sockaddr *)&a, 5, gap));
+	/* Allowed just now: held within the gap when its rate, with this
+	 * message, reaches the level (10 + 1 >= 11), not below it. */
+	CHECK(allow_spaced(rl, T0, &a, gap));
+	CHECK(!ratelimiter_count_if_held(rl, T0 + 1, (const struct sockaddr *)&a, 12, gap));
+	CHECK(ratelimiter_count_if_held(rl, T0 + 1, (const struct sockaddr *)&a, 11, gap));
+	/* Held messages are counted: 12 now, 13 with the next. */
+	CHECK(ratelimiter_count(rl, T0 + 2, (const struct sockaddr *)&a, &rate));
+	CHECK_EQ(rate, 12);
+	/* Past the gap it is due again (a token is there): not held. */
+	CHECK(!ratelimiter_count_if_held(rl, T0 + gap, (const struct sockaddr *)&a, 1, gap));
+	/* With no gap, an empty bucket holds it. */
+	CHECK_EQ(drain(rl, T0 + gap, &a), RATELIMIT_BURST);
+	CHECK(ratelimiter_count_if_held(rl, T0 + gap, (const struct sockaddr *)&a, 1, 0));
+	CHECK(!ratelimiter_count_if_held(rl, T0 + gap + COST, (const struct sockaddr *)&a, 1, 0));
+	ratelimiter_free(rl);
+}
