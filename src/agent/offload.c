@@ -238,7 +238,10 @@ int gso_begin(struct gso_iter *it, const struct virtio_net_hdr *h, const uint8_t
 	} else {
 		it->hdr_len = it->l4_off + 8;
 	}
-	if (it->hdr_len > len || h->gso_size == 0)
+	/* No header the kernel makes is anywhere near GSO_MAX_HEADER; a
+	 * longer one would be copied into every segment (a 64 KiB read
+	 * turning into a gigabyte of work with gso_size 1). */
+	if (it->hdr_len > len || it->hdr_len > GSO_MAX_HEADER || h->gso_size == 0)
 		return -EINVAL;
 	if (it->family == AF_INET)
 		it->ip_id = rd16(pkt + 4);

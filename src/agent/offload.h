@@ -53,6 +53,10 @@ uint16_t csum_ipv4_header(const uint8_t *iph, size_t hlen);
 
 /* ---- reading: splitting super-packets ---- */
 
+/* The longest headers (IP, IPv6 extension headers, TCP or UDP) of a
+ * super-packet gso_begin() splits: 40 + 256 of extension headers + 60. */
+#define GSO_MAX_HEADER 356
+
 struct gso_iter {
 	const uint8_t *pkt;
 	size_t len;
