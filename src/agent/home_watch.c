@@ -28,6 +28,9 @@ void home_watch_close(struct home_watch *w)
 	close_fd(&w->fd);
 	close_fd(&w->mounts_fd);
 	close_fd(&w->timer_fd);
+	free(w->text);
+	w->text = NULL;
+	w->text_cap = 0;
 }
 
 /* The comm of pid, for the log ("?" if it cannot be read). */
@@ -55,17 +58,16 @@ static void comm_of(pid_t pid, char *out, size_t cap)
  * when the mount table cannot be read (logged by the caller). */
 static int count_names(struct home_watch *w, bool *hides_pids)
 {
-	char *text, first[HOME_WATCH_NAME_MAX];
+	char first[HOME_WATCH_NAME_MAX];
 	unsigned n;
 	size_t len;
-	int r = mountinfo_read(MOUNTINFO_PATH, &text, &len);
+	int r = mountinfo_read(MOUNTINFO_PATH, &w->text, &w->text_cap, &len);
 
 	if (r < 0)
 		return r;
-	n = mountinfo_netns_names(text, w->ns_ino, first, sizeof(first));
+	n = mountinfo_netns_names(w->text, w->ns_ino, first, sizeof(first));
 	if (hides_pids)
-		*hides_pids = mountinfo_proc_hides_pids(text);
-	free(text);
+		*hides_pids = mountinfo_proc_hides_pids(w->text);
 	if (n > 0)
 		memcpy(w->name, first, sizeof(w->name));
 	return (int)(n > 0x7fffffff ? 0x7fffffff : n);

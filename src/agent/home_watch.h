@@ -50,6 +50,8 @@ struct home_watch {
 	enum home_verdict last;
 	unsigned recheck_sec;
 	bool cannot_tell; /* /proc does not show every process: never scans */
+	char *text;       /* the mount table as last read (mountinfo_read) */
+	size_t text_cap;
 };
 
 /*

@@ -104,6 +104,12 @@ int mountinfo_netns_of(const struct mountinfo_entry *e, uint64_t *ino)
 	return 1;
 }
 
+/* Lines up to this long are split in a buffer on the stack; a longer one
+ * (a mount point of several escaped PATH_MAX components) is copied to the
+ * heap. A daemon re-reads the table at every mount change: no allocation
+ * then in the usual case. */
+#define LINE_ON_STACK 4096
+
 /*
  * Calls fn(entry, ctx) for each well-formed line of text; a line is copied
  * before it is split, so text stays as it was. Returns 0 or -ENOMEM.
@@ -111,19 +117,27 @@ int mountinfo_netns_of(const struct mountinfo_entry *e, uint64_t *ino)
 static int each_entry(const char *text, void (*fn)(const struct mountinfo_entry *, void *),
 		      void *ctx)
 {
+	char stack_line[LINE_ON_STACK];
 	const char *p = text;
 
 	while (p && *p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		struct mountinfo_entry e;
-		char *line = strndup(p, len);
+		char *line = stack_line;
 
-		if (!line)
-			return -ENOMEM;
+		if (len >= sizeof(stack_line)) {
+			line = strndup(p, len);
+			if (!line)
+				return -ENOMEM;
+		} else {
+			memcpy(line, p, len);
+			line[len] = '\0';
+		}
 		if (mountinfo_parse_line(line, &e) == 0)
 			fn(&e, ctx);
-		free(line);
+		if (line != stack_line)
+			free(line);
 		p = nl ? nl + 1 : NULL;
 	}
 	return 0;
@@ -202,41 +216,42 @@ bool mountinfo_proc_hides_pids(const char *text)
 	return hides;
 }
 
-int mountinfo_read(const char *path, char **out, size_t *len)
+int mountinfo_read(const char *path, char **buf, size_t *cap, size_t *len)
 {
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
+	size_t n = 0;
 	int fd, r = 0;
 
-	*out = NULL;
 	*len = 0;
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		free(buf);
-		return r;
+	if (!*buf || *cap < 2) {
+		char *nb = realloc(*buf, MOUNTINFO_FIRST_CAP);
+
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = MOUNTINFO_FIRST_CAP;
 	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	for (;;) {
 		ssize_t got;
 
-		if (cap - n < 2) {
+		if (*cap - n < 2) {
 			char *nb;
 
-			if (cap >= MOUNTINFO_MAX) {
+			if (*cap >= MOUNTINFO_MAX) {
 				r = -EFBIG;
 				break;
 			}
-			nb = realloc(buf, cap * 2);
+			nb = realloc(*buf, *cap * 2);
 			if (!nb) {
 				r = -ENOMEM;
 				break;
 			}
-			buf = nb;
-			cap *= 2;
+			*buf = nb;
+			*cap *= 2;
 		}
-		got = read(fd, buf + n, cap - n - 1);
+		got = read(fd, *buf + n, *cap - n - 1);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -248,12 +263,9 @@ int mountinfo_read(const char *path, char **out, size_t *len)
 		n += (size_t)got;
 	}
 	close(fd);
-	if (r < 0) {
-		free(buf);
+	if (r < 0)
 		return r;
-	}
-	buf[n] = '\0';
-	*out = buf;
+	(*buf)[n] = '\0';
 	*len = n;
 	return 0;
 }

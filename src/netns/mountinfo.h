@@ -58,8 +58,13 @@ unsigned mountinfo_netns_names(const char *text, uint64_t ino, char *first, size
  */
 bool mountinfo_proc_hides_pids(const char *text);
 
-/* Reads a whole mountinfo file into a malloc'd NUL-terminated buffer. 0 or
- * a negative errno (-EFBIG above MOUNTINFO_MAX). */
-int mountinfo_read(const char *path, char **out, size_t *len);
+/* The buffer mountinfo_read() starts with. */
+#define MOUNTINFO_FIRST_CAP 65536
+
+/* Reads a whole mountinfo file into *buf (malloc'd, *cap bytes; kept by the
+ * caller between calls and grown as needed, so that reading again at every
+ * mount change allocates nothing), NUL-terminated, *len bytes. 0 or a
+ * negative errno (-EFBIG above MOUNTINFO_MAX). */
+int mountinfo_read(const char *path, char **buf, size_t *cap, size_t *len);
 
 #endif
