@@ -179,45 +179,68 @@ TEST(flood_one_source_legit_peer_gets_in_at_once)
 	pair_free(&P);
 }
 
-TEST(flood_many_sources_everyone_pays_the_cookie_round_trip)
+/* What many_source_flood() saw. */
+struct many_flood {
+	uint64_t sent;
+	uint64_t answered;   /* how long A waited for its response (0: never) */
+	uint64_t cookies_2s; /* B's cookie replies to the flood by 2 s */
+	uint64_t cookies_7s; /* ... and by 7 s */
+};
+
+/* Eight seconds of a flood of per_ms initiations a millisecond from
+ * `sources` addresses from base on, in turn; A starts its handshake at 1 s. */
+static void many_source_flood(struct flooder *f, uint32_t base, uint32_t sources, int per_ms,
+			      struct tally *t, struct many_flood *m)
 {
-	struct flooder f;
-	struct tally t = { 0 };
-	uint64_t sent = 0, start = 0, answered = 0;
+	uint64_t start = 0;
 
-	setup();
-	flooder_init(&f);
-	/* 10,000 sources (more than the source table holds), 10,000/s in turn:
-	 * each one sends once a second, none is above the others. */
+	memset(m, 0, sizeof(*m));
 	for (uint64_t ms = 0; ms < 8000; ms++) {
-		for (int k = 0; k < 10; k++, sent++) {
-			struct altuntun_endpoint from = source(0x0a140000 + (uint32_t)(sent % 10000), 5000);
+		for (int k = 0; k < per_ms; k++, m->sent++) {
+			struct altuntun_endpoint from = source(base + (uint32_t)(m->sent % sources), 5000);
 
-			deliver_to_b(&from, f.msg, sizeof(f.msg), &t);
+			deliver_to_b(&from, f->msg, sizeof(f->msg), t);
 		}
 		if (ms == 1000) {
 			start = P.now.mono_ns;
 			CHECK_EQ(pair_send_ip(&P, &P.a, 84), ALTUNTUN_QUEUED);
 		}
+		if (ms == 2000)
+			m->cookies_2s = P.b.out.stray_cookie_replies;
+		if (ms == 7000)
+			m->cookies_7s = P.b.out.stray_cookie_replies;
 		pair_advance(&P, MS);
 		pair_tick(&P);
 		pair_flush(&P);
-		if (!answered && P.b.out.responses)
-			answered = P.now.mono_ns - start;
+		if (!m->answered && P.b.out.responses)
+			m->answered = P.now.mono_ns - start;
 	}
-	CHECK_EQ(t.processed, THRESHOLD);
-	CHECK_EQ(t.cookie_required + t.rate_limited, sent - THRESHOLD);
-	CHECK_EQ(P.b.out.stray_cookie_replies, t.cookie_required);
-	/* The sources without a place in the table (1808) are answered every
-	 * time; the tracked ones share the cookie budget after their first. */
-	CHECK(t.cookie_required <= RATELIMIT_MAX_ENTRIES +
-					   8 * (COOKIE_REPLIES_PER_SECOND + 10000 - RATELIMIT_MAX_ENTRIES));
+	CHECK_EQ(t->processed, THRESHOLD);
+	CHECK_EQ(t->cookie_required + t->rate_limited, m->sent - THRESHOLD);
+	CHECK_EQ(P.b.out.stray_cookie_replies, t->cookie_required);
 	/* A paid too: one cookie, then its retransmission with MAC2 got in. */
 	CHECK_EQ(P.b.out.cookie_replies, 1);
 	CHECK_EQ(P.b.out.responses, 1);
 	CHECK_EQ(P.b.delivered, 1);
-	CHECK(answered >= REKEY_TIMEOUT);
-	CHECK(answered <= REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX + 2 * MS);
+	CHECK(m->answered >= REKEY_TIMEOUT);
+	CHECK(m->answered <= REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX + 2 * MS);
+}
+
+TEST(flood_many_sources_everyone_pays_the_cookie_round_trip)
+{
+	struct flooder f;
+	struct tally t = { 0 };
+	struct many_flood m;
+
+	setup();
+	flooder_init(&f);
+	/* 10,000 sources (more than the source table holds), 10,000/s in turn:
+	 * each one sends once a second, none is above the others. */
+	many_source_flood(&f, 0x0a140000, 10000, 10, &t, &m);
+	/* The sources without a place in the table (1808) are answered every
+	 * time; the tracked ones share the cookie budget after their first. */
+	CHECK(t.cookie_required <= RATELIMIT_MAX_ENTRIES +
+					   8 * (COOKIE_REPLIES_PER_SECOND + 10000 - RATELIMIT_MAX_ENTRIES));
 	altuntun_device_free(f.dev);
 	pair_free(&P);
 }
@@ -226,46 +249,19 @@ TEST(flood_thousand_sources_share_the_cookie_budget)
 {
 	struct flooder f;
 	struct tally t = { 0 };
-	uint64_t sent = 0, start = 0, answered = 0, cookies_2s = 0, cookies_7s = 0;
+	struct many_flood m;
 
 	setup();
 	flooder_init(&f);
 	/* 1000 sources (all in the table), 20,000/s in turn: 20 a second each,
 	 * each one at the per-source cookie rate. Alone, their buckets would
-	 * let 20,000 cookie replies a second out; they share 2000. */
-	for (uint64_t ms = 0; ms < 8000; ms++) {
-		for (int k = 0; k < 20; k++, sent++) {
-			struct altuntun_endpoint from = source(0x0a150000 + (uint32_t)(sent % 1000), 5000);
-
-			deliver_to_b(&from, f.msg, sizeof(f.msg), &t);
-		}
-		if (ms == 1000) {
-			start = P.now.mono_ns;
-			CHECK_EQ(pair_send_ip(&P, &P.a, 84), ALTUNTUN_QUEUED);
-		}
-		if (ms == 2000)
-			cookies_2s = P.b.out.stray_cookie_replies;
-		if (ms == 7000)
-			cookies_7s = P.b.out.stray_cookie_replies;
-		pair_advance(&P, MS);
-		pair_tick(&P);
-		pair_flush(&P);
-		if (!answered && P.b.out.responses)
-			answered = P.now.mono_ns - start;
-	}
-	CHECK_EQ(t.processed, THRESHOLD);
-	CHECK_EQ(t.cookie_required + t.rate_limited, sent - THRESHOLD);
-	CHECK_EQ(P.b.out.stray_cookie_replies, t.cookie_required);
+	 * let 20,000 cookie replies a second out; they share 2000. A, a new
+	 * source, gets its cookie at once and is in one round trip later, as
+	 * under a flood from few sources (many_source_flood checks). */
+	many_source_flood(&f, 0x0a150000, 1000, 20, &t, &m);
 	/* Five seconds of steady flood: one reply per source every 0.5 s. */
-	CHECK(cookies_7s - cookies_2s >= 5 * COOKIE_REPLIES_PER_SECOND - 1000);
-	CHECK(cookies_7s - cookies_2s <= 5 * COOKIE_REPLIES_PER_SECOND + 1000);
-	/* A, a new source, gets its cookie at once and is in one round trip
-	 * later, as under a flood from few sources. */
-	CHECK_EQ(P.b.out.cookie_replies, 1);
-	CHECK_EQ(P.b.out.responses, 1);
-	CHECK_EQ(P.b.delivered, 1);
-	CHECK(answered >= REKEY_TIMEOUT);
-	CHECK(answered <= REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX + 2 * MS);
+	CHECK(m.cookies_7s - m.cookies_2s >= 5 * COOKIE_REPLIES_PER_SECOND - 1000);
+	CHECK(m.cookies_7s - m.cookies_2s <= 5 * COOKIE_REPLIES_PER_SECOND + 1000);
 	altuntun_device_free(f.dev);
 	pair_free(&P);
 }
