@@ -13,6 +13,7 @@
 #include "home_watch.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "privsep.h"
 
 #define OWN_NETNS NETNS_PROC_ROOT "/self/ns/net"
 
@@ -32,6 +33,16 @@ void home_watch_close(struct home_watch *w)
 	w->text = NULL;
 	w->text_cap = 0;
 }
+
+/*
+ * Other AltunTun agents born in the same home (two `ip netns exec N
+ * altuntun-cli ...`) do not keep it alive: their own home watch follows the
+ * same rule, so when the last name goes they all end, as the Linux driver
+ * closes the sockets of every interface born in a dead namespace. They are
+ * known by their processes' comm; a process that takes one of these names
+ * only lets our agent end with a nameless home it shares with it.
+ */
+static const char *const other_agents[] = { "altuntun-cli", PRIVSEP_PROTO_COMM, NULL };
 
 /* The comm of pid, for the log ("?" if it cannot be read). */
 static void comm_of(pid_t pid, char *out, size_t cap)
@@ -167,7 +178,7 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 {
 	struct home_facts f = { 0 };
 	struct epoll_event evs[2];
-	struct netns_tasks t;
+	struct netns_tasks t = { 0 };
 	char detail[192] = "", hidden[160] = "";
 	enum home_verdict v;
 	bool hides = false;
@@ -204,7 +215,7 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 	}
 	f.procs_visible = !w->cannot_tell;
 	if (f.procs_visible) {
-		r = netns_tasks_scan(NETNS_PROC_ROOT, &w->id, ours, n_ours, &t);
+		r = netns_tasks_scan(NETNS_PROC_ROOT, &w->id, ours, n_ours, other_agents, &t);
 		f.scanned = r == 0;
 		f.other_process = r == 0 && t.found > 0;
 		f.unreadable = r == 0 ? t.unreadable : 0;
@@ -226,9 +237,9 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 	v = home_verdict(&f);
 	if (v == HOME_DEAD) {
 		snprintf(why, cap, "the home network namespace net:[%llu] (our UDP sockets' "
-			 "namespace) lost its last name (%s) and no other process is in it: it is "
-			 "gone, as the Linux driver would see it", (unsigned long long)w->ns_ino,
-			 w->name);
+			 "namespace) lost its last name (%s) and no other process is in it%s: it "
+			 "is gone, as the Linux driver would see it", (unsigned long long)w->ns_ino,
+			 w->name, t.by_comm ? " (but other AltunTun agents, which end too)" : "");
 		w->last = v;
 		return true;
 	}

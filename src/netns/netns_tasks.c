@@ -2,6 +2,7 @@
 /* Processes in a network namespace, from /proc (see netns_tasks.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,31 @@ static bool skipped(pid_t pid, const pid_t *skip, size_t n_skip)
 	return false;
 }
 
+/* Is pid's comm one of names[]? A comm that cannot be read is not. */
+static bool comm_is(const char *proc_root, pid_t pid, const char *const *names)
+{
+	char path[512], comm[32];
+	ssize_t n;
+	int fd;
+
+	if (!names)
+		return false;
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	for (; *names; names++)
+		if (!strcmp(comm, *names))
+			return true;
+	return false;
+}
+
 /* Something could not be read: remembered, so no decision rests on it.
  * ENOENT and ESRCH mean the process or thread ended: not counted. */
 static void unreadable(struct netns_tasks *out, int err)
@@ -100,7 +126,7 @@ static int scan_process(const char *proc_root, pid_t pid, const struct netns_pro
 }
 
 int netns_tasks_scan(const char *proc_root, const struct netns_proc_id *id, const pid_t *skip,
-		     size_t n_skip, struct netns_tasks *out)
+		     size_t n_skip, const char *const *skip_comm, struct netns_tasks *out)
 {
 	struct dirent *de;
 	DIR *d;
@@ -114,6 +140,10 @@ int netns_tasks_scan(const char *proc_root, const struct netns_proc_id *id, cons
 
 		if (!pid || skipped(pid, skip, n_skip))
 			continue;
+		if (comm_is(proc_root, pid, skip_comm)) {
+			out->by_comm++;
+			continue;
+		}
 		if (scan_process(proc_root, pid, id, out)) {
 			out->found = pid;
 			break;

@@ -36,6 +36,7 @@ int netns_proc_id_of(const char *proc_root, const char *who, struct netns_proc_i
 
 struct netns_tasks {
 	pid_t found;          /* a process (not skipped) with a thread in the namespace; 0: none */
+	unsigned by_comm;     /* processes passed over for their comm (skip_comm) */
 	unsigned unreadable;  /* threads whose namespace could not be read */
 	int first_error;      /* the first such error (negative errno), 0 if none */
 	unsigned scanned;     /* threads looked at */
@@ -43,13 +44,15 @@ struct netns_tasks {
 
 /*
  * Looks for a thread of any process under proc_root, other than the pids
- * in skip[n_skip], whose namespace is id. Stops at the first one (out->found).
- * Processes and threads that end during the scan are not counted; one whose
- * namespace cannot be read is (out->unreadable). 0, or a negative errno
- * when proc_root itself cannot be read.
+ * in skip[n_skip] and the processes whose comm (proc_root/PID/comm) is one
+ * of skip_comm[] (NULL-terminated; NULL: none), whose namespace is id.
+ * Stops at the first one (out->found). Processes and threads that end
+ * during the scan are not counted; one whose namespace cannot be read is
+ * (out->unreadable). 0, or a negative errno when proc_root itself cannot
+ * be read.
  */
 int netns_tasks_scan(const char *proc_root, const struct netns_proc_id *id, const pid_t *skip,
-		     size_t n_skip, struct netns_tasks *out);
+		     size_t n_skip, const char *const *skip_comm, struct netns_tasks *out);
 
 /*
  * 0 when /proc shows every process of the system: it is mounted for our

@@ -260,10 +260,52 @@ sc_home_second_name() {
 	circular_all_gone "both last names were deleted" "$t0" "$ia_ino" "$ib_ino"
 }
 
+# Two agents started in the same home H (both UDP sockets on its loopback),
+# their interfaces in T1 and T2. In Linux, deleting H closes the sockets of
+# every interface born there; here each agent sees the other's processes in
+# H, which must not keep it alive (they are known as agents): both end, H is
+# destroyed, T1 and T2 lose the interfaces and live on.
+sc_shared_home() {
+	local h t1 t2 ia ib pida pidb ka kb pa pb h_ino t0
+	h=$(ns_name 0s) t1=$(ns_name 1s) t2=$(ns_name 2s) ia=$(if_name 1s) ib=$(if_name 2s)
+	ns_new "$h"
+	ns_new "$t1"
+	ns_new "$t2"
+	start_altuntun "$h" "$ia" --netns "$t1"
+	pida=$AT_LAST_PID
+	start_altuntun "$h" "$ib" --netns "$t2"
+	pidb=$AT_LAST_PID
+	ka=$(genkey) kb=$(genkey) pa=$(pubkey "$ka") pb=$(pubkey "$kb")
+	wg set "$ia" private-key "$(keyfile "$ka")" listen-port "$PORT1" \
+		peer "$pb" allowed-ips 192.168.241.2/32 endpoint "127.0.0.1:$PORT2" || fail "wg set $ia"
+	wg set "$ib" private-key "$(keyfile "$kb")" listen-port "$PORT2" \
+		peer "$pa" allowed-ips 192.168.241.1/32 endpoint "127.0.0.1:$PORT1" || fail "wg set $ib"
+	addr "$t1" "$ia" 192.168.241.1/24
+	addr "$t2" "$ib" 192.168.241.2/24
+	flood_check "shared home: flood T1 -> T2 through both agents" "$t1" 192.168.241.2 10
+	h_ino=$(ns_ino "$h")
+	t0=$(date +%s%3N)
+	netns_del "$h"
+	if wait_for 5 gone "$pida" && wait_for 5 gone "$pidb"; then
+		pass "shared home: both agents exited $(($(date +%s%3N) - t0)) ms after their home was deleted"
+	else
+		soft_fail "shared home: 5 s after their home was deleted, A runs: $(at_alive "$pida" && echo yes || echo no)," \
+			"B runs: $(at_alive "$pidb" && echo yes || echo no)"
+	fi
+	check "shared home: both sockets removed" wait_for 2 bash -c "[[ ! -e $WG_RUN_DIR/$ia.sock && ! -e $WG_RUN_DIR/$ib.sock ]]"
+	check "shared home: the home is destroyed" wait_for 3 ns_unused "$h_ino"
+	check "shared home: the interfaces are gone from T1 and T2" \
+		wait_for 2 bash -c "! ip -n $t1 link show $ia && ! ip -n $t2 link show $ib"
+	check "shared home: A logged why it stopped" file_has "$AT_TMP/altuntun-$ia.log" "no other process is in it"
+}
+
 scenario "roaming by our listen port and outer address family" sc_roaming
 scenario "private key change takes effect at once" sc_key_change
 scenario "teardown: both namespaces (and the peer's) deleted" sc_teardown
 scenario "teardown: two agents, each with its interface in the other's namespace" sc_circular
 scenario "teardown: a home without a name but with another process in it stays" sc_home_in_use
 scenario "teardown: a home with a second name stays" sc_home_second_name
+if [[ $P1_KIND == altuntun ]]; then
+	scenario "teardown: two agents born in one home both end with it" sc_shared_home
+fi
 finish

@@ -176,6 +176,19 @@ static void fake_task(const char *root, int pid, int tid, const char *ns_file)
 	CHECK_EQ(link(ns_file, path), 0);
 }
 
+/* Writes root/PID/comm. */
+static void fake_comm(const char *root, int pid, const char *comm)
+{
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, comm, strlen(comm)), (ssize_t)strlen(comm));
+	close(fd);
+}
+
 TEST(netns_tasks_scan_fake_proc)
 {
 	char root[] = "/tmp/altuntun-unit-proc.XXXXXX", home[600], other[600], cmd[700];
@@ -201,25 +214,43 @@ TEST(netns_tasks_scan_fake_proc)
 	CHECK_EQ(mkdir(cmd, 0755), 0);
 	CHECK_EQ(netns_proc_id_of(root, "100/task/100", &id), 0);
 
-	CHECK_EQ(netns_tasks_scan(root, &id, skip, 1, &t), 0);
+	CHECK_EQ(netns_tasks_scan(root, &id, skip, 1, NULL, &t), 0);
 	CHECK_EQ(t.found, 200);
 	CHECK_EQ(t.unreadable, 0);
-	CHECK_EQ(netns_tasks_scan(root, &id, skip, 2, &t), 0);
+	CHECK_EQ(netns_tasks_scan(root, &id, skip, 2, NULL, &t), 0);
 	CHECK_EQ(t.found, 0);
 	CHECK_EQ(t.unreadable, 0);
 	CHECK_EQ(t.scanned, 1); /* 300's one thread */
 	/* A thread whose namespace cannot be read is counted as such. */
 	fake_task(root, 400, 400, NULL);
-	CHECK_EQ(netns_tasks_scan(root, &id, skip, 2, &t), 0);
+	CHECK_EQ(netns_tasks_scan(root, &id, skip, 2, NULL, &t), 0);
 	CHECK_EQ(t.found, 0);
 	CHECK_EQ(t.unreadable, 1);
 	CHECK_EQ(t.first_error, -ENOTDIR);
 	/* A process without a task directory ended meanwhile: not counted. */
 	snprintf(cmd, sizeof(cmd), "%s/500", root);
 	CHECK_EQ(mkdir(cmd, 0755), 0);
-	CHECK_EQ(netns_tasks_scan(root, &id, skip, 2, &t), 0);
+	CHECK_EQ(netns_tasks_scan(root, &id, skip, 2, NULL, &t), 0);
 	CHECK_EQ(t.unreadable, 1);
-	CHECK_EQ(netns_tasks_scan("/nonexistent-proc", &id, skip, 2, &t), -ENOENT);
+	CHECK_EQ(netns_tasks_scan("/nonexistent-proc", &id, skip, 2, NULL, &t), -ENOENT);
+
+	/* Another agent at home (known by its comm) does not count; another
+	 * program does, whatever it is called. */
+	{
+		static const char *const agents[] = { "altuntun-cli", "altuntun-proto", NULL };
+		pid_t ours[1] = { 100 };
+
+		fake_comm(root, 200, "altuntun-proto\n");
+		CHECK_EQ(netns_tasks_scan(root, &id, ours, 1, agents, &t), 0);
+		CHECK_EQ(t.found, 0);
+		CHECK_EQ(t.by_comm, 1);
+		CHECK_EQ(netns_tasks_scan(root, &id, ours, 1, NULL, &t), 0);
+		CHECK_EQ(t.found, 200);
+		fake_comm(root, 200, "altuntun-proto-x\n");
+		CHECK_EQ(netns_tasks_scan(root, &id, ours, 1, agents, &t), 0);
+		CHECK_EQ(t.found, 200);
+		CHECK_EQ(t.by_comm, 0);
+	}
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	CHECK_EQ(system(cmd), 0);
