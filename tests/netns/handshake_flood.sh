@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck disable=SC2317  # functions are called through scenario()
 #
 # A flood of valid handshake initiations (MAC1 right; unknown keys and one
 # key the responder knows) from one source, at about 115,000 a second
@@ -32,6 +33,7 @@
 #
 # at-run-alone: the flood takes a whole core for up to 16 s, which would
 # disturb a test beside it, and a test beside it would slow the responder.
+# shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd wg ping ip awk
