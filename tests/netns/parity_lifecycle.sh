@@ -149,12 +149,28 @@ sc_teardown() {
 	fi
 }
 
+# peer_up IA NS_A HOST_A IB NS_B HOST_B: interfaces IA (in NS_A, socket on
+# HOST_A:PORT1) and IB (in NS_B, on HOST_B:PORT2) made each other's peer,
+# 192.168.241.1 and .2 inside.
+peer_up() {
+	local ia=$1 nsa=$2 hosta=$3 ib=$4 nsb=$5 hostb=$6 ka kb
+	ka=$(genkey) kb=$(genkey)
+	wg set "$ia" private-key "$(keyfile "$ka")" listen-port "$PORT1" \
+		peer "$(pubkey "$kb")" allowed-ips 192.168.241.2/32 endpoint "$hostb:$PORT2" ||
+		fail "wg set $ia"
+	wg set "$ib" private-key "$(keyfile "$kb")" listen-port "$PORT2" \
+		peer "$(pubkey "$ka")" allowed-ips 192.168.241.1/32 endpoint "$hosta:$PORT1" ||
+		fail "wg set $ib"
+	addr "$nsa" "$ia" 192.168.241.1/24
+	addr "$nsb" "$ib" 192.168.241.2/24
+}
+
 # circular_pair TAG: the selftest's circular reference: agent A started in
 # CA (its UDP socket there) with its interface IA in CB, agent B the other
 # way round, a veth between CA and CB, keys and endpoints, one flood. Sets
 # CA CB IA IB PIDA PIDB.
 circular_pair() {
-	local tag=$1 ka kb pa pb
+	local tag=$1
 	CA=$(ns_name "1$tag") CB=$(ns_name "2$tag") IA=$(if_name "1$tag") IB=$(if_name "2$tag")
 	ns_new "$CA"
 	ns_new "$CB"
@@ -165,13 +181,7 @@ circular_pair() {
 	PIDA=$AT_LAST_PID
 	bp_start_peer "$P1_KIND" "$CB" "$CA" "$IB"
 	PIDB=$AT_LAST_PID
-	ka=$(genkey) kb=$(genkey) pa=$(pubkey "$ka") pb=$(pubkey "$kb")
-	wg set "$IA" private-key "$(keyfile "$ka")" listen-port "$PORT1" \
-		peer "$pb" allowed-ips 192.168.241.2/32 endpoint "10.10.0.2:$PORT2" || fail "wg set $IA"
-	wg set "$IB" private-key "$(keyfile "$kb")" listen-port "$PORT2" \
-		peer "$pa" allowed-ips 192.168.241.1/32 endpoint "10.10.0.1:$PORT1" || fail "wg set $IB"
-	addr "$CB" "$IA" 192.168.241.1/24
-	addr "$CA" "$IB" 192.168.241.2/24
+	peer_up "$IA" "$CB" 10.10.0.1 "$IB" "$CA" 10.10.0.2
 	flood_check "circular: flood from A's interface (in CB) to B's (in CA)" "$CB" 192.168.241.2 10
 }
 
@@ -266,7 +276,7 @@ sc_home_second_name() {
 # H, which must not keep it alive (they are known as agents): both end, H is
 # destroyed, T1 and T2 lose the interfaces and live on.
 sc_shared_home() {
-	local h t1 t2 ia ib pida pidb ka kb pa pb h_ino t0
+	local h t1 t2 ia ib pida pidb h_ino t0
 	h=$(ns_name 0s) t1=$(ns_name 1s) t2=$(ns_name 2s) ia=$(if_name 1s) ib=$(if_name 2s)
 	ns_new "$h"
 	ns_new "$t1"
@@ -275,13 +285,7 @@ sc_shared_home() {
 	pida=$AT_LAST_PID
 	start_altuntun "$h" "$ib" --netns "$t2"
 	pidb=$AT_LAST_PID
-	ka=$(genkey) kb=$(genkey) pa=$(pubkey "$ka") pb=$(pubkey "$kb")
-	wg set "$ia" private-key "$(keyfile "$ka")" listen-port "$PORT1" \
-		peer "$pb" allowed-ips 192.168.241.2/32 endpoint "127.0.0.1:$PORT2" || fail "wg set $ia"
-	wg set "$ib" private-key "$(keyfile "$kb")" listen-port "$PORT2" \
-		peer "$pa" allowed-ips 192.168.241.1/32 endpoint "127.0.0.1:$PORT1" || fail "wg set $ib"
-	addr "$t1" "$ia" 192.168.241.1/24
-	addr "$t2" "$ib" 192.168.241.2/24
+	peer_up "$ia" "$t1" 127.0.0.1 "$ib" "$t2" 127.0.0.1
 	flood_check "shared home: flood T1 -> T2 through both agents" "$t1" 192.168.241.2 10
 	h_ino=$(ns_ino "$h")
 	t0=$(date +%s%3N)
