@@ -222,7 +222,8 @@ static void init_fds(struct agent *a)
 	a->route_src.fd = -1;
 	a->route.fd = a->route.query_fd = -1;
 	a->pid_src.fd = -1;
-	a->home_src.fd = a->home.fd = a->home.mounts_fd = a->home.timer_fd = -1;
+	a->home_src.fd = -1;
+	home_watch_init(&a->home);
 	a->sock.fd = a->sock.watch_fd = -1;
 	a->sock_watch_src.fd = -1;
 	a->netns_fd = -1;

@@ -24,6 +24,13 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+void home_watch_init(struct home_watch *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = w->mounts_fd = w->timer_fd = -1;
+	w->last = HOME_ALIVE_NEVER_NAMED;
+}
+
 void home_watch_close(struct home_watch *w)
 {
 	close_fd(&w->fd);
@@ -44,30 +51,10 @@ void home_watch_close(struct home_watch *w)
  */
 static const char *const other_agents[] = { "altuntun-cli", PRIVSEP_PROTO_COMM, NULL };
 
-/* The comm of pid, for the log ("?" if it cannot be read). */
-static void comm_of(pid_t pid, char *out, size_t cap)
-{
-	char path[64];
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), NETNS_PROC_ROOT "/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, out, cap - 1);
-		close(fd);
-	}
-	if (n <= 0) {
-		snprintf(out, cap, "?");
-		return;
-	}
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-}
-
-/* Current names of home: their number, the first one in w->name. -errno
- * when the mount table cannot be read (logged by the caller). */
-static int count_names(struct home_watch *w, bool *hides_pids)
+/* Current names of home: their number, the first one in w->name; the
+ * table stays in w->text. -errno when the mount table cannot be read
+ * (logged by the caller). */
+static int count_names(struct home_watch *w)
 {
 	char first[HOME_WATCH_NAME_MAX];
 	unsigned n;
@@ -77,8 +64,6 @@ static int count_names(struct home_watch *w, bool *hides_pids)
 	if (r < 0)
 		return r;
 	n = mountinfo_netns_names(w->text, w->ns_ino, first, sizeof(first));
-	if (hides_pids)
-		*hides_pids = mountinfo_proc_hides_pids(w->text);
 	if (n > 0)
 		memcpy(w->name, first, sizeof(w->name));
 	return (int)(n > 0x7fffffff ? 0x7fffffff : n);
@@ -99,9 +84,7 @@ int home_watch_open(struct home_watch *w)
 	struct stat st;
 	int r, n;
 
-	memset(w, 0, sizeof(*w));
-	w->fd = w->mounts_fd = w->timer_fd = -1;
-	w->last = HOME_ALIVE_NEVER_NAMED;
+	home_watch_init(w);
 	if (stat(OWN_NETNS, &st) < 0) {
 		r = -errno;
 		goto fail_why;
@@ -135,7 +118,7 @@ int home_watch_open(struct home_watch *w)
 		r = -errno;
 		goto fail_why;
 	}
-	n = count_names(w, NULL);
+	n = count_names(w);
 	if (n < 0) {
 		r = n;
 		goto fail_why;
@@ -181,7 +164,7 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 	struct netns_tasks t = { 0 };
 	char detail[192] = "", hidden[160] = "";
 	enum home_verdict v;
-	bool hides = false;
+	bool hides;
 	uint64_t x;
 	int n, r;
 
@@ -190,7 +173,7 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 	(void)epoll_wait(w->fd, evs, 2, 0);
 	if (read(w->timer_fd, &x, sizeof(x)) < 0 && errno != EAGAIN)
 		log_debug("home namespace watch: timerfd: %s", strerror(errno));
-	n = count_names(w, &hides);
+	n = count_names(w);
 	if (n < 0) {
 		log_warn("home namespace watch: cannot read %s: %s; looking again later",
 			 MOUNTINFO_PATH, strerror(-n));
@@ -208,6 +191,7 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 	}
 	/* No name any more: who else is in it? */
 	if (!w->cannot_tell) {
+		hides = mountinfo_proc_hides_pids(w->text);
 		r = hides ? -EACCES : netns_tasks_all_visible(hidden, sizeof(hidden));
 		if (hides)
 			snprintf(hidden, sizeof(hidden), "/proc hides processes (hidepid)");
@@ -225,7 +209,8 @@ bool home_watch_event(struct home_watch *w, const pid_t *ours, size_t n_ours, ch
 		} else if (t.found > 0) {
 			char comm[32];
 
-			comm_of(t.found, comm, sizeof(comm));
+			if (netns_proc_comm(NETNS_PROC_ROOT, t.found, comm, sizeof(comm)) < 0)
+				snprintf(comm, sizeof(comm), "?");
 			snprintf(detail, sizeof(detail), " (process %d, %s)", (int)t.found, comm);
 		} else if (t.unreadable) {
 			snprintf(detail, sizeof(detail), " (%u threads unreadable: %s)", t.unreadable,

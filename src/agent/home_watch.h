@@ -54,6 +54,8 @@ struct home_watch {
 	size_t text_cap;
 };
 
+/* A watch that watches nothing (descriptors -1): safe to close. */
+void home_watch_init(struct home_watch *w);
 /*
  * Starts watching the calling process's network namespace. Returns 0
  * (w->fd -1 when there is nothing to watch: the initial namespace), or a

@@ -105,7 +105,8 @@ int monitor_new(struct monitor **out, const struct agent_options *opt)
 	m->opt = opt;
 	m->loop.epfd = -1;
 	m->sig_src.fd = m->chan_src.fd = m->watch_src.fd = m->timer_src.fd = -1;
-	m->home_src.fd = m->home.fd = m->home.mounts_fd = m->home.timer_fd = -1;
+	m->home_src.fd = -1;
+	home_watch_init(&m->home);
 	m->sock.fd = m->sock.watch_fd = -1;
 	m->tun_fd = -1;
 	m->udp.fd4 = m->udp.fd6 = -1;

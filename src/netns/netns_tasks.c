@@ -55,25 +55,36 @@ static bool skipped(pid_t pid, const pid_t *skip, size_t n_skip)
 	return false;
 }
 
-/* Is pid's comm one of names[]? A comm that cannot be read is not. */
-static bool comm_is(const char *proc_root, pid_t pid, const char *const *names)
+int netns_proc_comm(const char *proc_root, pid_t pid, char *out, size_t cap)
 {
-	char path[512], comm[32];
+	char path[512];
 	ssize_t n;
 	int fd;
 
-	if (!names)
-		return false;
+	if (cap < 2)
+		return -EINVAL;
 	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = read(fd, comm, sizeof(comm) - 1);
+		return -errno;
+	n = read(fd, out, cap - 1);
+	if (n < 0)
+		n = -errno;
 	close(fd);
 	if (n <= 0)
+		return n < 0 ? (int)n : -ENODATA;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+/* Is pid's comm one of names[]? A comm that cannot be read is not. */
+static bool comm_is(const char *proc_root, pid_t pid, const char *const *names)
+{
+	char comm[32];
+
+	if (!names || netns_proc_comm(proc_root, pid, comm, sizeof(comm)) < 0)
 		return false;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
 	for (; *names; names++)
 		if (!strcmp(comm, *names))
 			return true;
@@ -138,16 +149,15 @@ int netns_tasks_scan(const char *proc_root, const struct netns_proc_id *id, cons
 	while ((de = readdir(d))) {
 		pid_t pid = entry_pid(de->d_name);
 
-		if (!pid || skipped(pid, skip, n_skip))
+		if (!pid || skipped(pid, skip, n_skip) || !scan_process(proc_root, pid, id, out))
 			continue;
+		/* Only a process in the namespace has its comm read. */
 		if (comm_is(proc_root, pid, skip_comm)) {
 			out->by_comm++;
 			continue;
 		}
-		if (scan_process(proc_root, pid, id, out)) {
-			out->found = pid;
-			break;
-		}
+		out->found = pid;
+		break;
 	}
 	closedir(d);
 	return 0;

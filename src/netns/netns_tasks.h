@@ -36,7 +36,7 @@ int netns_proc_id_of(const char *proc_root, const char *who, struct netns_proc_i
 
 struct netns_tasks {
 	pid_t found;          /* a process (not skipped) with a thread in the namespace; 0: none */
-	unsigned by_comm;     /* processes passed over for their comm (skip_comm) */
+	unsigned by_comm;     /* processes in the namespace passed over for their comm */
 	unsigned unreadable;  /* threads whose namespace could not be read */
 	int first_error;      /* the first such error (negative errno), 0 if none */
 	unsigned scanned;     /* threads looked at */
@@ -53,6 +53,10 @@ struct netns_tasks {
  */
 int netns_tasks_scan(const char *proc_root, const struct netns_proc_id *id, const pid_t *skip,
 		     size_t n_skip, const char *const *skip_comm, struct netns_tasks *out);
+
+/* The comm of proc_root/PID (its newline removed) in out[cap]: 0 or a
+ * negative errno. */
+int netns_proc_comm(const char *proc_root, pid_t pid, char *out, size_t cap);
 
 /*
  * 0 when /proc shows every process of the system: it is mounted for our

@@ -162,17 +162,23 @@ void ratelimiter_gc(struct ratelimiter *rl, uint64_t now_ns)
 	}
 }
 
-static bool take_token(struct rl_entry *e, uint64_t now_ns)
+/* The bucket's credit at now_ns, refilled since its last use. */
+static uint64_t tokens_now(const struct rl_entry *e, uint64_t now_ns)
 {
 	uint64_t elapsed = now_ns > e->last_ns ? now_ns - e->last_ns : 0;
 	uint64_t tokens;
-	bool ok;
 
 	if (elapsed > TOKEN_MAX)
 		elapsed = TOKEN_MAX;
 	tokens = e->tokens + elapsed;
-	if (tokens > TOKEN_MAX)
-		tokens = TOKEN_MAX;
+	return tokens > TOKEN_MAX ? TOKEN_MAX : tokens;
+}
+
+static bool take_token(struct rl_entry *e, uint64_t now_ns)
+{
+	uint64_t tokens = tokens_now(e, now_ns);
+	bool ok;
+
 	if (now_ns > e->last_ns)
 		e->last_ns = now_ns;
 	ok = tokens >= PACKET_COST;
@@ -264,11 +270,7 @@ static bool too_soon(const struct rl_entry *e, uint64_t now_ns, uint64_t gap_ns)
 /* Whether take_token() would succeed now (nothing changed). */
 static bool token_ready(const struct rl_entry *e, uint64_t now_ns)
 {
-	uint64_t elapsed = now_ns > e->last_ns ? now_ns - e->last_ns : 0;
-
-	if (elapsed > TOKEN_MAX)
-		elapsed = TOKEN_MAX;
-	return e->tokens + elapsed >= PACKET_COST;
+	return tokens_now(e, now_ns) >= PACKET_COST;
 }
 
 bool ratelimiter_allow_spaced(struct ratelimiter *rl, uint64_t now_ns, const struct sockaddr *src,

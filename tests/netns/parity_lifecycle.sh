@@ -185,19 +185,21 @@ circular_pair() {
 	flood_check "circular: flood from A's interface (in CB) to B's (in CA)" "$CB" 192.168.241.2 10
 }
 
-# Both agents end, both sockets are removed, both namespaces (inodes INO_A,
-# INO_B) are destroyed; LABEL says after what, T0 (ms) since when.
-circular_all_gone() {
-	local label=$1 t0=$2 ino_a=$3 ino_b=$4
+# agents_gone WHAT LABEL T0 INO_A INO_B: both agents (PIDA, PIDB) end, both
+# sockets (IA, IB) are removed, both homes (inodes INO_A, INO_B; the same
+# for a shared home) are destroyed; WHAT names the case in the checks, LABEL
+# says after what, T0 (ms) since when.
+agents_gone() {
+	local what=$1 label=$2 t0=$3 ino_a=$4 ino_b=$5
 	if wait_for 5 gone "$PIDA" && wait_for 5 gone "$PIDB"; then
-		pass "circular: both agents exited $(($(date +%s%3N) - t0)) ms after $label"
+		pass "$what: both agents exited $(($(date +%s%3N) - t0)) ms after $label"
 	else
-		soft_fail "circular: 5 s after $label, A runs: $(at_alive "$PIDA" && echo yes || echo no)," \
+		soft_fail "$what: 5 s after $label, A runs: $(at_alive "$PIDA" && echo yes || echo no)," \
 			"B runs: $(at_alive "$PIDB" && echo yes || echo no)"
 	fi
-	check "circular: both UAPI sockets removed" wait_for 2 bash -c "[[ ! -e $WG_RUN_DIR/$IA.sock && ! -e $WG_RUN_DIR/$IB.sock ]]"
-	check "circular: A's home is destroyed (no process in it)" wait_for 3 ns_unused "$ino_a"
-	check "circular: B's home is destroyed (no process in it)" wait_for 3 ns_unused "$ino_b"
+	check "$what: both UAPI sockets removed" wait_for 2 bash -c "[[ ! -e $WG_RUN_DIR/$IA.sock && ! -e $WG_RUN_DIR/$IB.sock ]]"
+	check "$what: A's home is destroyed (no process in it)" wait_for 3 ns_unused "$ino_a"
+	check "$what: B's home is destroyed (no process in it)" wait_for 3 ns_unused "$ino_b"
 }
 
 # Both namespaces deleted: each agent's home has lost its last name and
@@ -210,7 +212,7 @@ sc_circular() {
 	t0=$(date +%s%3N)
 	netns_del "$CA"
 	netns_del "$CB"
-	circular_all_gone "both namespaces were deleted" "$t0" "$ia_ino" "$ib_ino"
+	agents_gone circular "both namespaces were deleted" "$t0" "$ia_ino" "$ib_ino"
 	if [[ $P1_KIND == altuntun ]]; then
 		check "circular: A logged why it stopped" file_has "$AT_TMP/altuntun-$IA.log" "lost its last name"
 	fi
@@ -267,7 +269,7 @@ sc_home_second_name() {
 	t0=$(date +%s%3N)
 	netns_del "$second"
 	netns_del "$CB"
-	circular_all_gone "both last names were deleted" "$t0" "$ia_ino" "$ib_ino"
+	agents_gone circular "both last names were deleted" "$t0" "$ia_ino" "$ib_ino"
 }
 
 # Two agents started in the same home H (both UDP sockets on its loopback),
@@ -276,31 +278,24 @@ sc_home_second_name() {
 # H, which must not keep it alive (they are known as agents): both end, H is
 # destroyed, T1 and T2 lose the interfaces and live on.
 sc_shared_home() {
-	local h t1 t2 ia ib pida pidb h_ino t0
-	h=$(ns_name 0s) t1=$(ns_name 1s) t2=$(ns_name 2s) ia=$(if_name 1s) ib=$(if_name 2s)
+	local h t1 t2 h_ino t0
+	h=$(ns_name 0s) t1=$(ns_name 1s) t2=$(ns_name 2s) IA=$(if_name 1s) IB=$(if_name 2s)
 	ns_new "$h"
 	ns_new "$t1"
 	ns_new "$t2"
-	start_altuntun "$h" "$ia" --netns "$t1"
-	pida=$AT_LAST_PID
-	start_altuntun "$h" "$ib" --netns "$t2"
-	pidb=$AT_LAST_PID
-	peer_up "$ia" "$t1" 127.0.0.1 "$ib" "$t2" 127.0.0.1
+	start_altuntun "$h" "$IA" --netns "$t1"
+	PIDA=$AT_LAST_PID
+	start_altuntun "$h" "$IB" --netns "$t2"
+	PIDB=$AT_LAST_PID
+	peer_up "$IA" "$t1" 127.0.0.1 "$IB" "$t2" 127.0.0.1
 	flood_check "shared home: flood T1 -> T2 through both agents" "$t1" 192.168.241.2 10
 	h_ino=$(ns_ino "$h")
 	t0=$(date +%s%3N)
 	netns_del "$h"
-	if wait_for 5 gone "$pida" && wait_for 5 gone "$pidb"; then
-		pass "shared home: both agents exited $(($(date +%s%3N) - t0)) ms after their home was deleted"
-	else
-		soft_fail "shared home: 5 s after their home was deleted, A runs: $(at_alive "$pida" && echo yes || echo no)," \
-			"B runs: $(at_alive "$pidb" && echo yes || echo no)"
-	fi
-	check "shared home: both sockets removed" wait_for 2 bash -c "[[ ! -e $WG_RUN_DIR/$ia.sock && ! -e $WG_RUN_DIR/$ib.sock ]]"
-	check "shared home: the home is destroyed" wait_for 3 ns_unused "$h_ino"
+	agents_gone "shared home" "their home was deleted" "$t0" "$h_ino" "$h_ino"
 	check "shared home: the interfaces are gone from T1 and T2" \
-		wait_for 2 bash -c "! ip -n $t1 link show $ia && ! ip -n $t2 link show $ib"
-	check "shared home: A logged why it stopped" file_has "$AT_TMP/altuntun-$ia.log" "no other process is in it"
+		wait_for 2 bash -c "! ip -n $t1 link show $IA && ! ip -n $t2 link show $IB"
+	check "shared home: A logged why it stopped" file_has "$AT_TMP/altuntun-$IA.log" "no other process is in it"
 }
 
 scenario "roaming by our listen port and outer address family" sc_roaming
