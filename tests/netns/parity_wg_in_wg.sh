@@ -4,7 +4,8 @@
 #
 # WireGuard through WireGuard and routing through peers, as the Linux
 # driver's selftest (netns.sh) checks them, with our agent always started
-# with --netns and wireguard-go (modern build) on the other ends. Outer
+# with --netns and wireguard-go (modern build; PEER_KIND=debian for Debian's)
+# on the other ends. Outer
 # tunnel as in parity_common.bash (X = our IF1 in N1, W = wireguard-go IF2
 # in N2, both sockets on N0's loopback).
 #
@@ -35,6 +36,7 @@ require_root
 require_cmd wg ip ping iperf3 python3 ss timeout
 
 FLOOD_N=${FLOOD_N:-10}
+PEER_KIND=${PEER_KIND:-modern}
 IN1=192.168.242.1 IN2=192.168.242.2 IN1_6=fd00:242::1 IN2_6=fd00:242::2
 INNER_PORT=5
 
@@ -42,7 +44,7 @@ tx_of() { wg show "$1" transfer | awk -v p="$2" '$1 == p { print $3 }'; }
 
 sc_wg_in_wg() {
 	local n3 n4 n5 if3 if4 k3 k4 p3 p4 before after
-	bp_pair modern w
+	bp_pair "$PEER_KIND" w
 	bp_endpoints 4
 	flood_check "outer tunnel: flood N1 -> N2" "$N1" "$IP2" 10
 	n3=$(ns_name 3w) n4=$(ns_name 4w) n5=$(ns_name 5w)
@@ -52,7 +54,7 @@ sc_wg_in_wg() {
 	ns_new "$n5"
 	bp_start_peer "$P1_KIND" "$N1" "$n3" "$if3"
 	local pid3=$AT_LAST_PID
-	bp_start_peer modern "$N2" "$n4" "$if4"
+	bp_start_peer "$PEER_KIND" "$N2" "$n4" "$if4"
 	local pid4=$AT_LAST_PID
 	k3=$(genkey) k4=$(genkey) p3=$(pubkey "$k3") p4=$(pubkey "$k4")
 	wg set "$if3" private-key "$(keyfile "$k3")" listen-port "$INNER_PORT" \
@@ -114,11 +116,11 @@ sc_wg_in_wg() {
 
 sc_onion() {
 	local n3 if3 k3 p3 n5 out rx0 rx1
-	bp_pair modern n
+	bp_pair "$PEER_KIND" n
 	bp_endpoints 4
 	n3=$(ns_name 3n) if3=$(if_name 3n)
 	ns_new "$n3"
-	bp_start_peer modern "$N0" "$n3" "$if3"
+	bp_start_peer "$PEER_KIND" "$N0" "$n3" "$if3"
 	local pid3=$AT_LAST_PID
 	k3=$(genkey) p3=$(pubkey "$k3")
 	wg set "$if3" private-key "$(keyfile "$k3")" listen-port 30000 \
@@ -168,6 +170,6 @@ sc_onion() {
 	flood_check "after the onion loop: flood A -> B -> C" "$N1" 192.168.243.3 "$FLOOD_N"
 }
 
-scenario "WireGuard through WireGuard, moved, looped (vs wireguard-go modern)" sc_wg_in_wg
+scenario "WireGuard through WireGuard, moved, looped (vs wireguard-go $PEER_KIND)" sc_wg_in_wg
 scenario "onion routing through a peer, and a loop of it" sc_onion
 finish
